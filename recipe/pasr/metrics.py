@@ -1,0 +1,88 @@
+"""Refinement metrics over a batch of scored responses.
+
+One definition serves the training logger (``pasr/*`` per step), the offline CLI summary and the
+evaluation tables. Input records are plain dicts with the keys the reward writes
+(``reward_extra_info`` in verl, output lines of ``recipe.pasr.score``): ``role``, ``is_refine``,
+``format_ok``, ``acc``, ``judge_failed``, ``refine_bonus``, ``refine_outcome``, ``baseline_source``,
+``neutralized``. Standard-prompt (baseline) responses count only towards ``judge_failures``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PREFIX = "pasr/"
+
+
+@dataclass
+class RefineStats:
+    """Running counts; ``add`` one record at a time so callers can stream."""
+
+    responses: int = 0
+    refining: int = 0
+    wins: int = 0
+    losses: int = 0
+    ties: int = 0
+    refining_without_baseline: int = 0
+    format_ok: int = 0
+    acc_sum: float = 0.0
+    acc_count: int = 0
+    bonus_sum: float = 0.0
+    judge_failures: int = 0
+    neutralized: int = 0
+    standard_responses: int = 0
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        if record.get("judge_failed"):
+            self.judge_failures += 1
+        if record.get("role", "policy") == "standard":
+            self.standard_responses += 1
+            return
+        self.responses += 1
+        self.format_ok += bool(record.get("format_ok"))
+        self.neutralized += bool(record.get("neutralized"))
+        self.bonus_sum += float(record.get("refine_bonus") or 0.0)
+        acc = record.get("acc")
+        if acc is not None and not record.get("judge_failed"):
+            self.acc_sum += float(acc)
+            self.acc_count += 1
+        if not record.get("is_refine"):
+            return
+        self.refining += 1
+        outcome = record.get("refine_outcome")
+        self.wins += outcome == "win"
+        self.losses += outcome == "loss"
+        self.ties += outcome == "tie"
+        self.refining_without_baseline += record.get("baseline_source") == "none"
+
+    def as_metrics(self, prefix: str = PREFIX) -> dict[str, float]:
+        """Rates over policy responses; win/loss/tie/missing-baseline rates over refining ones.
+
+        Empty denominators give 0.0 so every key is present at every step.
+        """
+
+        def rate(count: float, total: int) -> float:
+            return count / total if total else 0.0
+
+        values = {
+            "refine_rate": rate(self.refining, self.responses),
+            "refine_win_rate": rate(self.wins, self.refining),
+            "refine_loss_rate": rate(self.losses, self.refining),
+            "refine_tie_rate": rate(self.ties, self.refining),
+            "baseline_missing_rate": rate(self.refining_without_baseline, self.refining),
+            "format_ok_rate": rate(self.format_ok, self.responses),
+            "acc_mean": rate(self.acc_sum, self.acc_count),
+            "bonus_mean": rate(self.bonus_sum, self.responses),
+            "neutralized_rate": rate(self.neutralized, self.responses),
+            "judge_failures": float(self.judge_failures),
+        }
+        return {prefix + key: value for key, value in values.items()}
+
+
+def summarize(records: Iterable[Mapping[str, Any]], prefix: str = PREFIX) -> dict[str, float]:
+    stats = RefineStats()
+    for record in records:
+        stats.add(record)
+    return stats.as_metrics(prefix)

@@ -1,0 +1,126 @@
+"""Per-response scoring: parse the structure, pick the accuracy scorer, fill a :class:`SampleScore`.
+
+This is the per-sample half of the reward, shared by verl's reward loop, the offline CLI and the
+evaluation harness; :func:`recipe.pasr.reward.score_group` adds the group half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import StrEnum
+
+from recipe.pasr.response import ParsedResponse, parse_response
+from recipe.pasr.reward import RewardConfig, Role, SampleScore
+from recipe.pasr.scoring.judge import JudgeClient
+from recipe.pasr.scoring.rules import RULES
+from recipe.pasr.tasks import Task, resolve_task
+
+
+class ScorerMode(StrEnum):
+    AUTO = "auto"  # a rule where the task has one, the judge otherwise
+    RULE = "rule"  # rules only; a task without a rule is an error
+    JUDGE = "judge"  # the judge for every task
+
+
+class JudgeTarget(StrEnum):
+    ANSWER = "answer"  # the <answer> text (default: the judge never sees the reasoning)
+    RESPONSE = "response"  # the whole response, as the paper's code did
+
+
+class ScorerSetupError(ValueError):
+    """A record cannot be scored with the chosen scorer (names the data source)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRequest:
+    """One response to score, with what the scorers need from its record."""
+
+    response: str
+    ground_truth: str
+    data_source: str
+    question: str = ""
+    role: Role = Role.POLICY
+    prompt_tail: str = ""
+    baseline_acc: float | None = None
+
+
+class SampleScorer:
+    """Scores single responses. Holds the judge client (if any); cheap to share across requests."""
+
+    def __init__(
+        self,
+        config: RewardConfig,
+        mode: ScorerMode = ScorerMode.AUTO,
+        judge: JudgeClient | None = None,
+        judge_target: JudgeTarget = JudgeTarget.ANSWER,
+    ) -> None:
+        self.config = config
+        self.mode = ScorerMode(mode)
+        self.judge = judge
+        self.judge_target = JudgeTarget(judge_target)
+
+    def uses_judge(self, task: Task) -> bool:
+        """Whether ``task`` goes to the judge under this scorer's mode (raises if it cannot be scored)."""
+        if self.mode is ScorerMode.RULE and task.rule is None:
+            raise ScorerSetupError(f"data_source {task.name!r} has no rule scorer; use the judge (scorer auto/judge)")
+        needs_judge = self.mode is ScorerMode.JUDGE or task.rule is None
+        if needs_judge and self.judge is None:
+            raise ScorerSetupError(f"data_source {task.name!r} needs the judge, but no judge endpoint is configured")
+        return needs_judge
+
+    def prepare(self, request: ScoreRequest) -> tuple[SampleScore, ParsedResponse | None, str | None]:
+        """Structure part of the score, and the text to judge (None when there is no answer)."""
+        role = Role(request.role)
+        if role is Role.STANDARD:
+            answer = request.response.strip() or None
+            sample = SampleScore(role=role, answer=answer, baseline_acc=request.baseline_acc)
+            return sample, None, answer
+        parsed = parse_response(request.response, request.prompt_tail)
+        answer = parsed.answer if parsed.format_ok or self.config.score_invalid_format else None
+        sample = SampleScore(
+            role=role,
+            format_ok=parsed.format_ok,
+            is_refine=parsed.is_refine,
+            num_refine=parsed.num_refine,
+            answer=answer,
+            baseline_acc=request.baseline_acc,
+        )
+        judged = request.response if answer and self.judge_target is JudgeTarget.RESPONSE else answer
+        return sample, parsed, judged
+
+    def score_rule(self, request: ScoreRequest) -> tuple[SampleScore, ParsedResponse | None]:
+        """Synchronous scoring for tasks that go to a rule (raises if the task needs the judge)."""
+        task = resolve_task(request.data_source)
+        if self.uses_judge(task):
+            raise ScorerSetupError(f"data_source {task.name!r} is judged; call score() instead")
+        sample, parsed, answer = self.prepare(request)
+        self._apply_rule(sample, task, request, answer)
+        return sample, parsed
+
+    async def score(self, request: ScoreRequest) -> tuple[SampleScore, ParsedResponse | None]:
+        """Score one response; rules run in a thread so judge requests keep flowing meanwhile."""
+        task = resolve_task(request.data_source)
+        if not self.uses_judge(task):
+            return await asyncio.get_running_loop().run_in_executor(None, self.score_rule, request)
+        sample, parsed, judged = self.prepare(request)
+        if judged is None:
+            sample.acc, sample.scorer = self.config.missing_answer_acc, "none"
+            return sample, parsed
+        assert self.judge is not None
+        verdict = await self.judge.score(
+            task_type=task.task_type, question=request.question, reference=request.ground_truth, answer=judged
+        )
+        sample.scorer = "judge"
+        sample.acc = verdict.score
+        sample.judge_failed = verdict.failed
+        sample.judge_error = verdict.error
+        return sample, parsed
+
+    def _apply_rule(self, sample: SampleScore, task: Task, request: ScoreRequest, answer: str | None) -> None:
+        if answer is None:
+            sample.acc, sample.scorer = self.config.missing_answer_acc, "none"
+            return
+        assert task.rule is not None
+        result = RULES[task.rule](answer, str(request.ground_truth), request.question)
+        sample.acc, sample.scorer, sample.extracted = result.acc, "rule", result.extracted
