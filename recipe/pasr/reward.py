@@ -11,7 +11,7 @@ Pure Python, no verl import.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 
 
@@ -213,20 +213,22 @@ class JudgeFailureMonitor:
             )
 
 
+def sample_record(sample: SampleScore) -> dict[str, object]:
+    """A :class:`SampleScore` as plain data (what the per-sample reward hands to the group stage)."""
+    return asdict(sample) | {"role": str(sample.role)}
+
+
+def sample_from_record(record: dict[str, object]) -> SampleScore:
+    """Inverse of :func:`sample_record`; extra keys (group results) are ignored."""
+    sample = SampleScore(**{f.name: record[f.name] for f in fields(SampleScore) if f.name in record})
+    sample.role = Role(sample.role)
+    return sample
+
+
 def result_record(sample: SampleScore, result: GroupResult) -> dict[str, object]:
     """The flat per-response record every output uses (verl ``reward_extra_info``, CLI lines, eval JSONL)."""
-    return {
-        "role": str(sample.role),
-        "format_ok": sample.format_ok,
+    return sample_record(sample) | {
         "format_score": result.format_score,
-        "is_refine": sample.is_refine,
-        "num_refine": sample.num_refine,
-        "answer": sample.answer,
-        "extracted": sample.extracted,
-        "scorer": sample.scorer,
-        "acc": sample.acc,
-        "judge_failed": sample.judge_failed,
-        "judge_error": sample.judge_error,
         "baseline": result.baseline,
         "baseline_source": str(result.baseline_source),
         "refine_bonus": result.refine_bonus,

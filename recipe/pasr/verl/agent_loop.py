@@ -1,0 +1,187 @@
+"""The group hook: applies PASR's refinement bonus inside verl's V1 agent loop.
+
+verl 0.9.1 runs all ``n`` sessions of a prompt in one ``AgentLoopWorkerTQ._run_prompt`` and lets each
+session score itself (reward-loop worker) and write itself to TransferQueue. The bonus compares a
+response with the rest of its group, so this worker makes each session wait, after scoring and before
+its write, until every session of the prompt (and, in ``paired`` mode, the standard-prompt baseline)
+has been scored; the last one to arrive computes the group reward once for all (pure computation,
+microseconds) and every session then writes its final ``rm_scores``. Rollout is never blocked: a
+session only waits after its generation is done, and the prompt's ``finished`` tag, which is what
+makes a group visible to training, is published by verl only after all sessions wrote.
+
+Select it with ``+actor_rollout_ref.rollout.agent.agent_loop_manager_class=``
+``recipe.pasr.verl.agent_loop.PasrAgentLoopManager`` (``+recipe=pasr`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import ray
+from verl.experimental.agent_loop import AgentLoopOutput
+from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ, AgentLoopWorkerTQ
+
+from recipe.pasr.reward import BaselineMode, RewardConfig, SampleScore, result_record, sample_from_record, score_group
+from recipe.pasr.verl.config import load_pasr_config
+from recipe.pasr.verl.reward_manager import ROLE_KEY
+
+logger = logging.getLogger(__name__)
+
+
+class PromptGroup:
+    """The sessions of one prompt, held until all are scored; then the group reward is applied once."""
+
+    def __init__(self, uid: str, expected_sessions: int, expects_baseline: bool, config: RewardConfig) -> None:
+        self.uid = uid
+        self.config = config
+        self.remaining = expected_sessions + int(expects_baseline)
+        self.outputs: dict[int, AgentLoopOutput] = {}
+        self.settled_sessions: set[int] = set()
+        self.baseline: list[SampleScore] = []
+        self.ready = asyncio.Event()
+
+    def add(self, session_id: int, output: AgentLoopOutput) -> None:
+        self.outputs[session_id] = output
+        self._settle_session(session_id)
+
+    def drop(self, session_id: int) -> None:
+        """A session that failed before being scored: the others must not wait for it."""
+        self._settle_session(session_id)
+
+    def set_baseline(self, samples: list[SampleScore]) -> None:
+        self.baseline = samples
+        self._settle()
+
+    def _settle_session(self, session_id: int) -> None:
+        if session_id not in self.settled_sessions:
+            self.settled_sessions.add(session_id)
+            self._settle()
+
+    def _settle(self) -> None:
+        self.remaining -= 1
+        if self.remaining == 0:
+            self._apply()
+            self.ready.set()
+
+    def _apply(self) -> None:
+        outputs = [self.outputs[session] for session in sorted(self.outputs)]
+        policy = [sample_from_record(output.extra_fields["reward_extra_info"]) for output in outputs]
+        results = score_group(policy + self.baseline, self.config)
+        for output, sample, result in zip(outputs, policy, results, strict=False):
+            output.extra_fields["reward_extra_info"] = result_record(sample, result)
+            output.reward_score = result.score
+
+
+class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: ignore[name-defined]
+    """``AgentLoopWorkerTQ`` plus the group hook and the paired baseline (see module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pasr = load_pasr_config(self.config)
+        if self.reward_loop_worker_handles is None:
+            raise ValueError(
+                "PASR needs verl's streaming reward loop (reward-loop workers); it is off when a reward model "
+                "is colocated: set reward.reward_model.enable_resource_pool=true"
+            )
+        self.groups: dict[str, PromptGroup] = {}
+        self.errors: list[str] = []
+
+    async def _run_prompt(self, prompt: dict, sampling_params: dict, trajectory: dict, trace: bool = False) -> None:
+        uid, validate = prompt["uid"], trajectory["validate"]
+        rollout = self.config.actor_rollout_ref.rollout
+        # Same rule as the parent, which pops the key: peek before it does.
+        n = prompt.get("__rollout_n__", rollout.val_kwargs.n if validate else rollout.n)
+        paired = self.pasr.reward.baseline is BaselineMode.PAIRED
+        group = PromptGroup(uid, n, paired, self.pasr.reward)
+        self.groups[uid] = group
+        baseline = (
+            asyncio.create_task(self._paired_baseline(group, dict(prompt), sampling_params, trajectory))
+            if paired
+            else None
+        )
+        try:
+            await super()._run_prompt(prompt, sampling_params, trajectory, trace)
+        finally:
+            if baseline is not None:
+                await baseline
+            self.groups.pop(uid, None)
+
+    async def _run_agent_loop(self, sampling_params: dict, trajectory: dict, **kwargs: Any) -> Any:
+        try:
+            return await super()._run_agent_loop(sampling_params, trajectory, **kwargs)
+        except BaseException:
+            group = self.groups.get(kwargs["uid"])
+            if group is not None and not _is_baseline(kwargs):
+                group.drop(kwargs["session_id"])
+            raise
+
+    async def _agent_loop_postprocess(self, output: Any, validate: bool, **kwargs: Any) -> Any:
+        outputs = output if isinstance(output, list) else [output]
+        try:
+            await self._compute_score(outputs, kwargs=kwargs)
+        except Exception as error:
+            self.errors.append(f"uid {kwargs['uid']}: {type(error).__name__}: {error}")
+            raise
+        if _is_baseline(kwargs):
+            return outputs[-1]  # a baseline sample: scored, never written to TransferQueue
+        group = self.groups[kwargs["uid"]]
+        group.add(kwargs["session_id"], outputs[-1])
+        await group.ready.wait()
+        return await super()._agent_loop_postprocess(output, validate, **kwargs)
+
+    async def _paired_baseline(self, group: PromptGroup, prompt: dict, sampling_params: dict, trajectory: dict) -> None:
+        """Generate and score ``paired_samples`` standard-prompt responses; they only set the baseline."""
+        samples: list[SampleScore] = []
+        try:
+            extra_info = dict(prompt.get("extra_info") or {})
+            standard_prompt = extra_info.get("standard_prompt")
+            if not standard_prompt:
+                raise ValueError(f"record uid={group.uid} has no extra_info.standard_prompt (needed by paired mode)")
+            prompt.pop("__rollout_n__", None)
+            prompt.pop("__do_sample__", None)
+            prompt["raw_prompt"] = list(standard_prompt)
+            prompt["extra_info"] = extra_info | {ROLE_KEY: "standard"}
+            results = await asyncio.gather(
+                *(
+                    self._run_agent_loop(sampling_params, trajectory, trace=False, session_id=-1 - index, **prompt)
+                    for index in range(self.pasr.paired_samples)
+                ),
+                return_exceptions=True,
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    self.errors.append(f"uid {group.uid}: baseline generation failed: {result!r}")
+                else:
+                    samples.append(sample_from_record(result.extra_fields["reward_extra_info"]))
+        except Exception as error:
+            self.errors.append(f"uid {group.uid}: {error}")
+            logger.exception("paired baseline failed for uid=%s", group.uid)
+        finally:
+            group.set_baseline(samples)
+
+    async def take_errors(self) -> list[str]:
+        """Errors seen since the last call (the trainer polls these and stops on them)."""
+        errors, self.errors = self.errors, []
+        return errors
+
+
+def _is_baseline(kwargs: dict) -> bool:
+    return (kwargs.get("extra_info") or {}).get(ROLE_KEY) == "standard"
+
+
+PasrAgentLoopWorker = ray.remote(PasrAgentLoopWorkerImpl)
+
+
+class PasrAgentLoopManager(AgentLoopManagerTQ):
+    """``AgentLoopManagerTQ`` whose workers apply the PASR group reward."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agent_loop_workers_class = PasrAgentLoopWorker
+
+    def take_errors(self) -> list[str]:
+        return [
+            error for errors in ray.get([w.take_errors.remote() for w in self.agent_loop_workers]) for error in errors
+        ]

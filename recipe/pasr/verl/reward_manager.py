@@ -1,0 +1,138 @@
+"""PASR reward manager for verl 0.9.1's reward loop (the per-sample half of the reward).
+
+verl runs ``run_single`` in reward-loop workers while rollout is still going. It can only see one
+response, so it computes what needs no group: format, refinement detection and accuracy (rules or
+the judge), and returns them in ``reward_extra_info``. The refinement bonus and the final score are
+applied by :mod:`recipe.pasr.verl.agent_loop` once the whole group is in.
+
+Load it with::
+
+    reward.reward_manager.source=importlib
+    reward.reward_manager.name=PasrRewardManager
+    reward.reward_manager.module.path=pkg://recipe.pasr.verl.reward_manager
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from omegaconf import DictConfig
+from verl import DataProto
+from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
+
+from recipe.pasr.reward import JudgeFailureMonitor, Role, SampleScore, format_score, sample_record
+from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig
+from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest
+from recipe.pasr.verl.config import JudgeBackend, PasrConfig, check_verl_settings, load_pasr_config
+
+ROLE_KEY = "pasr_role"  # set in extra_info by the group hook for standard-prompt baseline samples
+
+
+def route_to_reward_manager(**_: Any) -> None:
+    """Placeholder for ``reward.custom_reward_function`` when verl serves the judge.
+
+    verl 0.9.1's ``RewardLoopWorker`` sends samples to the reward manager only when a custom reward
+    function is configured; with a reward model enabled and none configured it assumes a
+    discriminative model and bypasses the manager. PASR's configs name this function so the samples
+    reach :class:`PasrRewardManager`, which never calls it.
+    """
+    raise RuntimeError("route_to_reward_manager is a routing marker; PasrRewardManager scores PASR samples")
+
+
+class PasrRewardManager(RewardManagerBase):
+    """Scores one response: structure, format reward and accuracy. See the module docstring."""
+
+    def __init__(
+        self,
+        config: DictConfig,
+        tokenizer: Any,
+        compute_score: Any = None,
+        reward_router_address: str | None = None,
+        reward_model_tokenizer: Any = None,
+    ) -> None:
+        super().__init__(config, tokenizer, compute_score)
+        check_verl_settings(config)
+        self.pasr: PasrConfig = load_pasr_config(config)
+        self.reward_router_address = reward_router_address
+        if self.pasr.judge_backend is JudgeBackend.VERL and reward_router_address is None:
+            raise ValueError(
+                "pasr.judge_backend=verl needs verl to serve the judge: set reward.reward_model.enable=true, "
+                "reward.reward_model.enable_resource_pool=true and reward.reward_model.model_path"
+            )
+        self.monitor = JudgeFailureMonitor(
+            self.pasr.reward.judge_failure_max_rate, self.pasr.reward.judge_failure_min_count
+        )
+        self._scorer: SampleScorer | None = None
+        self._scorer_lock: asyncio.Lock | None = None
+
+    async def run_single(self, data: DataProto) -> dict[str, Any]:
+        item = data[-1]  # multi-output trajectories are scored on their last output, as verl's managers do
+        prompt_ids, response_ids = item.batch["prompts"], item.batch["responses"]
+        mask = item.batch["attention_mask"].bool()
+        response_length = response_ids.shape[-1]
+        valid_response = response_ids[mask[-response_length:]]
+        tail_length = self.pasr.prompt_tail_tokens
+        prompt_tail_ids = prompt_ids[mask[: prompt_ids.shape[-1]]][-tail_length:] if tail_length else None
+        response, prompt_tail = await self.loop.run_in_executor(
+            None,
+            lambda: (
+                self.tokenizer.decode(valid_response, skip_special_tokens=True),
+                "" if prompt_tail_ids is None else self.tokenizer.decode(prompt_tail_ids, skip_special_tokens=False),
+            ),
+        )
+        non_tensor = item.non_tensor_batch
+        extra_info = non_tensor.get("extra_info") or {}
+        request = ScoreRequest(
+            response=response,
+            ground_truth=str(non_tensor["reward_model"]["ground_truth"]),
+            data_source=str(non_tensor["data_source"]),
+            question=str(extra_info.get("question", "")),
+            role=Role(extra_info.get(ROLE_KEY, Role.POLICY)),
+            prompt_tail=prompt_tail,
+            baseline_acc=extra_info.get("baseline_acc"),
+        )
+        scorer = await self._get_scorer()
+        sample, _ = await scorer.score(request)
+        self.monitor.record(sample)
+        return {"reward_score": self.provisional_score(sample), "reward_extra_info": sample_record(sample)}
+
+    def provisional_score(self, sample: SampleScore) -> float:
+        """format + acc, without the bonus: replaced by the group stage before anything trains on it."""
+        config = self.pasr.reward
+        acc = sample.acc if sample.acc is not None else 0.0
+        if sample.role is Role.STANDARD:
+            return acc
+        return config.format_weight * format_score(bool(sample.format_ok), config) + config.acc_weight * acc
+
+    async def _get_scorer(self) -> SampleScorer:
+        # Built inside the running loop: the judge client's session and semaphore are loop-bound.
+        if self._scorer is None:
+            self._scorer_lock = self._scorer_lock or asyncio.Lock()
+            async with self._scorer_lock:
+                if self._scorer is None:
+                    judge = await self._build_judge()
+                    self._scorer = SampleScorer(self.pasr.reward, self.pasr.scorer, judge, self.pasr.judge_target)
+        return self._scorer
+
+    async def _build_judge(self) -> JudgeClient | None:
+        settings = dict(self.pasr.judge)
+        if self.pasr.judge_backend is JudgeBackend.NONE:
+            return None
+        if self.pasr.judge_backend is JudgeBackend.VERL:
+            settings["url"] = f"http://{self.reward_router_address}/v1"
+            settings["api_key_env"] = None
+            settings["model"] = settings.get("model") or await served_model_name(settings["url"])
+        return JudgeClient(JudgeConfig(**settings))
+
+
+async def served_model_name(base_url: str) -> str:
+    """The model name an OpenAI-compatible server answers to (verl serves the judge under its local path)."""
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout) as session, session.get(f"{base_url}/models") as response:
+        response.raise_for_status()
+        models = (await response.json()).get("data") or []
+    if not models:
+        raise RuntimeError(f"judge server at {base_url} lists no models")
+    return str(models[0]["id"])

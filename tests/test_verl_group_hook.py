@@ -1,0 +1,214 @@
+"""The PASR group hook, driven through verl 0.9.1's own V1 agent-loop code on CPU.
+
+Real parts: Hydra composition of ``+recipe=pasr``, Ray, TransferQueue, verl's ``RewardLoopWorker``
+actors running ``PasrRewardManager`` (loaded by verl's importlib loader), ``AgentLoopWorkerTQ``'s
+``generate_sequences``/``_run_prompt``/``SingleTurnAgentLoop``, ``RLHFDataset`` and ``ReplayBuffer``, and
+verl's GRPO advantage. Only the LLM server is replaced (``verl_fakes.ScriptedLLMClient``), and the
+model directory holds a tokenizer and ``config.json`` but no weights.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+ray = pytest.importorskip("ray")
+tq = pytest.importorskip("transfer_queue")
+
+from hydra import compose, initialize_config_module  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+from tiny_hf import build_tiny_model_dir  # noqa: E402
+from verl.experimental.reward_loop import RewardLoopManager  # noqa: E402
+from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage  # noqa: E402
+from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer  # noqa: E402
+from verl.utils import tensordict_utils as tu  # noqa: E402
+from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn  # noqa: E402
+from verl_fakes import ScriptedLLMClient  # noqa: E402
+
+from recipe.pasr.tasks import pasr_messages, resolve_task, standard_messages  # noqa: E402
+from recipe.pasr.verl.agent_loop import PasrAgentLoopManager  # noqa: E402
+
+pytestmark = pytest.mark.ray
+
+N = 8
+REFINE_RIGHT = "<think> so 12 <refine> check again 12 </refine> </think> <answer> 12 </answer>"
+REFINE_WRONG = "<think> so 12 <refine> fix 18 </refine> </think> <answer> 18 </answer>"
+PLAIN_RIGHT = "<think> so 12 </think> <answer> 12 </answer>"
+PLAIN_WRONG = "<think> so 18 </think> <answer> 18 </answer>"
+INVALID = "<think> so 12 </think> 12"
+EMPTY_REFINE = "<think> so <refine> </refine> 12 </think> <answer> 12 </answer>"
+
+
+def compose_config(model_dir: Path, *overrides: str):
+    with initialize_config_module("verl.trainer.config", version_base=None):
+        config = compose(
+            "ppo_trainer",
+            overrides=[
+                "+recipe=pasr",
+                f"actor_rollout_ref.model.path={model_dir}",
+                "actor_rollout_ref.rollout.name=vllm",
+                "actor_rollout_ref.rollout.agent.num_workers=1",
+                "actor_rollout_ref.rollout.val_kwargs.n=2",
+                "reward.num_workers=1",
+                "data.max_prompt_length=512",
+                "data.max_response_length=64",
+                "data.filter_overlong_prompts=false",
+                "transfer_queue.backend.SimpleStorage.num_data_storage_units=1",
+                *overrides,
+            ],
+        )
+    OmegaConf.resolve(config)
+    return config
+
+
+class Env:
+    """One Ray + TransferQueue session shared by the tests of this module."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.model_dir = build_tiny_model_dir(tmp / "model", with_weights=False)
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        tests_dir = str(Path(__file__).parent)
+        python_path = os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")]))
+        ray.init(num_cpus=8, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": python_path}})
+        self.base_config = compose_config(self.model_dir)
+        tq.init(self.base_config.transfer_queue)
+        self.reward_handles = RewardLoopManager(self.base_config).reward_loop_worker_handles
+
+    def ids(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def manager(self, config, script: dict) -> PasrAgentLoopManager:
+        eos = self.tokenizer.eos_token_id
+        token_script = {
+            (self.ids(key)[0], kind): [[*self.ids(t), eos] for t in texts] for (key, kind), texts in script.items()
+        }
+        client = ScriptedLLMClient(token_script, think_token_id=self.tokenizer.convert_tokens_to_ids("<think>"))
+        return PasrAgentLoopManager.create(
+            config=config, llm_client=client, teacher_client=None, reward_loop_worker_handles=self.reward_handles
+        )
+
+    def batch(self, config, records: list[dict], validate: bool = False):
+        path = self.tmp / f"{uuid.uuid4().hex}.parquet"
+        pd.DataFrame(records).to_parquet(path)
+        dataset = RLHFDataset([str(path)], self.tokenizer, config.data)
+        batch_dict = collate_fn([dataset[i] for i in range(len(dataset))])
+        batch_dict["uid"] = np.array([str(uuid.uuid4()) for _ in records], dtype=object)
+        batch = tu.get_tensordict(batch_dict)
+        tu.assign_non_tensor_data(batch, "global_steps", 1)
+        if validate:
+            tu.assign_non_tensor_data(batch, "validate", True)
+        return batch
+
+    def run(self, manager: PasrAgentLoopManager, batch, partition: str) -> dict[str, list[dict]]:
+        """Generate, then read back what training would see, grouped by prompt uid."""
+        uids = list(batch["uid"])
+        tags = [{"is_prompt": True, "status": "pending", "global_steps": 1} for _ in uids]
+        tq.kv_batch_put(keys=uids, partition_id=partition, tags=tags)
+        manager.generate_sequences(batch)
+        buffer = ReplayBuffer(
+            trainer_mode="sync",
+            trainer_config=OmegaConf.create({}),
+            max_off_policy_threshold=None,
+            max_off_policy_strategy="drop",
+            sampler_kwargs=OmegaConf.create({}),
+            poll_interval=0.05,
+        )
+        meta, _ = buffer.sample(global_steps=1, partition_id=partition, batch_size=len(uids))
+        data = tq.kv_batch_get(
+            keys=meta.keys, partition_id=partition, select_fields=["uid", "rm_scores", "extra_fields", "responses"]
+        )
+        scores = data["rm_scores"].to_padded_tensor(padding=0.0).sum(dim=-1).tolist()
+        extra = data.pop("extra_fields").tolist()
+        responses = data["responses"].to_padded_tensor(padding=self.tokenizer.pad_token_id)
+        groups: dict[str, list[dict]] = {}
+        for index, key in enumerate(meta.keys):
+            row = dict(extra[index]["reward_extra_info"])
+            row["rm_score"] = scores[index]
+            row["text"] = self.tokenizer.decode(responses[index], skip_special_tokens=True).strip()
+            row["key"] = key
+            groups.setdefault(data["uid"][index], []).append(row)
+        tq.kv_clear(keys=meta.keys, partition_id=partition)
+        tq.kv_clear(keys=uids, partition_id=partition)
+        return groups
+
+
+def record(question: str, ground_truth: str, data_source: str = "gsm8k", **extra) -> dict:
+    task = resolve_task(data_source)
+    return {
+        "data_source": data_source,
+        "prompt": pasr_messages(question),
+        "ability": task.ability,
+        "reward_model": {"style": "rule" if task.rule else "model", "ground_truth": ground_truth},
+        "extra_info": {
+            "split": "train",
+            "index": 0,
+            "question": question,
+            "task_type": str(task.task_type),
+            "standard_prompt": standard_messages(question),
+            **extra,
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    environment = Env(tmp_path_factory.mktemp("verl"))
+    yield environment
+    tq.close()
+    ray.shutdown()
+
+
+def by_text(group: list[dict]) -> dict[str, list[dict]]:
+    rows: dict[str, list[dict]] = {}
+    for row in group:
+        rows.setdefault(row["text"], []).append(row)
+    return rows
+
+
+def test_in_group_bonus_reaches_training_rewards(env):
+    mixed = [REFINE_RIGHT, REFINE_RIGHT, REFINE_WRONG, PLAIN_RIGHT, PLAIN_RIGHT, PLAIN_WRONG, INVALID, EMPTY_REFINE]
+    all_refine = [REFINE_RIGHT] * 4 + [REFINE_WRONG] * 4
+    no_refine = [PLAIN_RIGHT] * 4 + [PLAIN_WRONG] * 4
+    script = {("12", "pasr"): mixed, ("42", "pasr"): all_refine, ("72", "pasr"): no_refine}
+    manager = env.manager(env.base_config, script)
+    batch = env.batch(env.base_config, [record("what is 12", "#### 12"), record("what is 42", "#### 12"),
+                                        record("what is 72", "#### 12")])  # fmt: skip
+    groups = env.run(manager, batch, "train")
+    assert sorted(len(g) for g in groups.values()) == [N, N, N]
+    mixed_group = next(g for g in groups.values() if {r["text"] for r in g} == set(mixed))
+    rows = by_text(mixed_group)
+    # Baseline: non-refining policy responses, whatever their format: right, right, wrong, invalid, empty-refine
+    # (an empty refine block is not a refinement) -> acc 1, 1, 0, 0, 0 -> 0.4.
+    for row in mixed_group:
+        assert row["baseline"] == pytest.approx(0.4)
+        assert row["baseline_source"] == "in_group"
+        assert row["rm_score"] == pytest.approx(row["score"])
+    assert [r["rm_score"] for r in rows[REFINE_RIGHT]] == pytest.approx([3.0, 3.0])  # +1 format, 1 acc, +1 win
+    assert rows[REFINE_WRONG][0]["rm_score"] == pytest.approx(0.0)  # +1, 0, -1 loss
+    assert rows[PLAIN_RIGHT][0]["rm_score"] == pytest.approx(2.0)
+    assert rows[PLAIN_WRONG][0]["rm_score"] == pytest.approx(1.0)
+    assert rows[INVALID][0]["rm_score"] == pytest.approx(-1.0)
+    assert rows[EMPTY_REFINE][0]["rm_score"] == pytest.approx(-1.0)  # invalid format: its answer is not scored
+    assert rows[EMPTY_REFINE][0]["is_refine"] is False
+
+    refine_only = next(g for g in groups.values() if {r["text"] for r in g} == {REFINE_RIGHT, REFINE_WRONG})
+    assert all(r["baseline_source"] == "none" and r["baseline"] is None and r["refine_bonus"] == 0 for r in refine_only)
+    plain_only = next(g for g in groups.values() if {r["text"] for r in g} == {PLAIN_RIGHT, PLAIN_WRONG})
+    assert all(r["refine_bonus"] == 0 and r["baseline"] == pytest.approx(0.5) for r in plain_only)
+
+    # verl's own GRPO on exactly what training reads: refining-and-right is the best response of its group.
+    scores = torch.tensor([[r["rm_score"]] for r in mixed_group])
+    advantages, _ = compute_grpo_outcome_advantage(
+        scores, torch.ones_like(scores), np.array(["g"] * len(mixed_group), dtype=object)
+    )
+    best = max(range(len(mixed_group)), key=lambda i: advantages[i, 0].item())
+    assert mixed_group[best]["text"] == REFINE_RIGHT

@@ -1,0 +1,32 @@
+"""A loopback stand-in for verl's LLM server client, for driving verl's agent loop on CPU.
+
+verl's agent loop calls ``await llm_client.generate(request_id, prompt_ids=..., sampling_params=...)``
+and reads a ``TokenOutput``. This fake answers from a script: the prompt is identified by the first
+script key token found in it, the prompt kind (PASR or standard) by whether the system prompt mentions
+``<think>``, and the k-th request for that prompt gets the k-th scripted response. It is pickled into
+Ray actors, so it must live in an importable module (tests put this directory on the workers' path).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from verl.workers.rollout.replica import TokenOutput
+
+
+class ScriptedLLMClient:
+    def __init__(self, script: dict[tuple[int, str], list[list[int]]], think_token_id: int) -> None:
+        self.script = script
+        self.think_token_id = think_token_id
+        self.calls: dict[tuple[int, str], int] = defaultdict(int)
+
+    async def generate(self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **_: Any) -> TokenOutput:
+        kind = "pasr" if self.think_token_id in prompt_ids else "standard"
+        key = next(((token, kind) for token in prompt_ids if (token, kind) in self.script), None)
+        if key is None:
+            raise KeyError(f"no scripted response for a {kind} prompt: {prompt_ids}")
+        responses = self.script[key]
+        token_ids = responses[self.calls[key] % len(responses)]
+        self.calls[key] += 1
+        return TokenOutput(token_ids=list(token_ids), log_probs=[0.0] * len(token_ids), num_preempted=0)
