@@ -31,7 +31,8 @@ from verl.utils import tensordict_utils as tu  # noqa: E402
 from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn  # noqa: E402
 from verl_fakes import ScriptedLLMClient  # noqa: E402
 
-from recipe.pasr.tasks import pasr_messages, resolve_task, standard_messages  # noqa: E402
+from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply  # noqa: E402
+from recipe.pasr.tasks import TASKS, pasr_messages, standard_messages  # noqa: E402
 from recipe.pasr.verl.agent_loop import PasrAgentLoopManager  # noqa: E402
 
 pytestmark = pytest.mark.ray
@@ -67,6 +68,32 @@ def compose_config(model_dir: Path, *overrides: str):
     return config
 
 
+class JudgeInThread:
+    """The loopback fake judge, served from its own thread so Ray actors can call it."""
+
+    def __init__(self, responder) -> None:
+        import asyncio
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.server = FakeJudgeServer(responder)
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(timeout=10)
+
+    def close(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def judge_by_answer(request):
+    """1 for an answer 12, 0 for 18, an unparseable reply for 42 (a judge failure)."""
+    candidate = request.user_text().split("Candidate answer:")[-1].split()[1]  # the line after the opening fence
+    content = {"42": "maybe", "12": "1"}.get(candidate, "0")
+    return FakeReply(content=content)
+
+
 class Env:
     """One Ray + TransferQueue session shared by the tests of this module."""
 
@@ -79,7 +106,15 @@ class Env:
         tests_dir = str(Path(__file__).parent)
         python_path = os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")]))
         ray.init(num_cpus=8, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": python_path}})
-        self.base_config = compose_config(self.model_dir)
+        self.judge = JudgeInThread(judge_by_answer)
+        # The reward workers of the module are configured with the judge; rule-scored tasks never call it.
+        self.base_config = compose_config(
+            self.model_dir,
+            "pasr.judge_backend=external",
+            f"pasr.judge.url={self.judge.server.url}",
+            "pasr.judge.model=fake-judge",
+            "pasr.judge.max_retries=0",
+        )
         tq.init(self.base_config.transfer_queue)
         self.reward_handles = RewardLoopManager(self.base_config).reward_loop_worker_handles
 
@@ -93,7 +128,10 @@ class Env:
         }
         client = ScriptedLLMClient(token_script, think_token_id=self.tokenizer.convert_tokens_to_ids("<think>"))
         return PasrAgentLoopManager.create(
-            config=config, llm_client=client, teacher_client=None, reward_loop_worker_handles=self.reward_handles
+            config=config,
+            llm_client=client,
+            teacher_client=None,
+            reward_loop_worker_handles=self.reward_handles,
         )
 
     def batch(self, config, records: list[dict], validate: bool = False):
@@ -142,17 +180,17 @@ class Env:
 
 
 def record(question: str, ground_truth: str, data_source: str = "gsm8k", **extra) -> dict:
-    task = resolve_task(data_source)
+    task = TASKS.get(data_source)  # None for a source the recipe does not know (an error case)
     return {
         "data_source": data_source,
         "prompt": pasr_messages(question),
-        "ability": task.ability,
-        "reward_model": {"style": "rule" if task.rule else "model", "ground_truth": ground_truth},
+        "ability": task.ability if task else "unknown",
+        "reward_model": {"style": "rule" if task and task.rule else "model", "ground_truth": ground_truth},
         "extra_info": {
             "split": "train",
             "index": 0,
             "question": question,
-            "task_type": str(task.task_type),
+            "task_type": str(task.task_type) if task else "general",
             "standard_prompt": standard_messages(question),
             **extra,
         },
@@ -163,6 +201,7 @@ def record(question: str, ground_truth: str, data_source: str = "gsm8k", **extra
 def env(tmp_path_factory):
     environment = Env(tmp_path_factory.mktemp("verl"))
     yield environment
+    environment.judge.close()
     tq.close()
     ray.shutdown()
 
@@ -212,3 +251,50 @@ def test_in_group_bonus_reaches_training_rewards(env):
     )
     best = max(range(len(mixed_group)), key=lambda i: advantages[i, 0].item())
     assert mixed_group[best]["text"] == REFINE_RIGHT
+
+
+def test_paired_baseline_is_generated_scored_and_kept_out_of_training(env):
+    config = compose_config(env.model_dir, "pasr.reward.baseline=paired", "pasr.paired_samples=3")
+    script = {("12", "pasr"): [REFINE_RIGHT] * 4 + [PLAIN_RIGHT] * 4, ("12", "standard"): ["12", "18", "18"]}
+    groups = env.run(env.manager(config, script), env.batch(config, [record("what is 12", "#### 12")]), "train")
+    (group,) = groups.values()
+    assert len(group) == N  # the 3 standard responses never reach TransferQueue
+    rows = by_text(group)
+    for row in group:
+        assert row["baseline_source"] == "paired"
+        assert row["baseline"] == pytest.approx(1 / 3)  # standard answers 12, 18, 18 against #### 12
+    assert [r["rm_score"] for r in rows[REFINE_RIGHT]] == pytest.approx([3.0] * 4)  # beat the standard baseline
+    assert [r["refine_bonus"] for r in rows[PLAIN_RIGHT]] == [0.0] * 4
+
+
+def test_judge_failure_neutralizes_only_its_group(env):
+    script = {
+        ("12", "pasr"): [REFINE_RIGHT, PLAIN_RIGHT, PLAIN_WRONG, PLAIN_RIGHT] * 2,
+        ("72", "pasr"): [REFINE_RIGHT] * 4 + [PLAIN_RIGHT] * 3 + ["<think> so </think> <answer> 42 </answer>"],
+    }
+    manager = env.manager(env.base_config, script)
+    records = [record("what is 12", "12", "drop"), record("what is 72", "12", "drop")]
+    groups = env.run(manager, env.batch(env.base_config, records), "train")
+    healthy = next(g for g in groups.values() if PLAIN_WRONG in {r["text"] for r in g})
+    failed = next(g for g in groups.values() if g is not healthy)
+    assert all(r["scorer"] == "judge" and not r["judge_failed"] for r in healthy)
+    assert sorted(r["rm_score"] for r in healthy) == pytest.approx([1.0] * 2 + [2.0] * 4 + [3.0] * 2)
+    assert all(r["neutralized"] and r["rm_score"] == 0.0 for r in failed)  # no gradient from this group
+    failures = [r for r in failed if r["judge_failed"]]
+    assert len(failures) == 1 and failures[0]["acc"] is None and "unparseable" in failures[0]["judge_error"]
+    assert {r["acc"] for r in failed if not r["judge_failed"]} == {1.0}  # per-response acc is kept
+    assert manager.take_errors() == []
+
+
+def test_validation_scores_with_the_same_reward_and_errors_surface(env):
+    script = {("12", "pasr"): [REFINE_RIGHT, PLAIN_WRONG], ("72", "pasr"): [PLAIN_RIGHT]}
+    manager = env.manager(env.base_config, script)
+    records = [record("what is 12", "#### 12"), record("what is 72", "#### 12", "no_such_source")]
+    groups = env.run(manager, env.batch(env.base_config, records, validate=True), "val")
+    scored = [g for g in groups.values() if g and "score" in g[0]]
+    assert len(scored) == 1 and len(scored[0]) == 2  # val_kwargs.n = 2
+    rows = by_text(scored[0])
+    assert rows[REFINE_RIGHT][0]["refine_outcome"] == "win" and rows[REFINE_RIGHT][0]["rm_score"] == pytest.approx(3.0)
+    errors = manager.take_errors()
+    assert errors and all("no_such_source" in error for error in errors)
+    assert manager.take_errors() == []  # taken once
