@@ -11,7 +11,7 @@ Pure Python, no verl import.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 
@@ -213,14 +213,19 @@ class JudgeFailureMonitor:
             )
 
 
+_SAMPLE_FIELDS = tuple(f.name for f in fields(SampleScore))
+
+
 def sample_record(sample: SampleScore) -> dict[str, object]:
     """A :class:`SampleScore` as plain data (what the per-sample reward hands to the group stage)."""
-    return asdict(sample) | {"role": str(sample.role)}
+    record = {name: getattr(sample, name) for name in _SAMPLE_FIELDS}  # flat values: no deep copy needed
+    record["role"] = str(sample.role)
+    return record
 
 
 def sample_from_record(record: dict[str, object]) -> SampleScore:
     """Inverse of :func:`sample_record`; extra keys (group results) are ignored."""
-    sample = SampleScore(**{f.name: record[f.name] for f in fields(SampleScore) if f.name in record})
+    sample = SampleScore(**{name: record[name] for name in _SAMPLE_FIELDS if name in record})
     sample.role = Role(sample.role)
     return sample
 

@@ -1,0 +1,573 @@
+"""Offline scoring CLI: the PASR reward on a JSONL file of responses.
+
+    python -m recipe.pasr.score --input in.jsonl --output out.jsonl [--scorer auto|rule|judge]
+        [--judge-url URL --judge-model NAME] [--baseline in_group|paired|precomputed]
+    python -m recipe.pasr.score --demo
+
+Each input line is one response: ``uid`` (prompt group id), ``response``, ``ground_truth``,
+``data_source``, ``question``, optional ``role`` and ``baseline_acc``; or a line of the JSONL that
+verl 0.9.1 writes with ``trainer.rollout_data_dir`` (``input``, ``output``, ``gts``, ``uid`` =
+``{prompt uid}_{session}_{index}``; ``--data-source`` supplies the data source such files lack).
+Each output line is the input record plus the reward fields of :func:`recipe.pasr.reward.result_record`,
+in input order; a summary goes to stderr.
+
+Streaming. The refinement bonus needs a whole prompt group, and a stream cannot tell whether a uid
+will come back. So the file is read twice: the first pass validates every line (a malformed file
+fails before a single judge call is spent) and counts the records of each group, O(#groups) memory;
+the second pass scores, and emits a group the moment its last record is scored. Output lines are
+held back until every earlier line is done, so the order is kept. When each group's records are
+adjacent (as verl writes them) at most one group is held; interleaved groups are still scored
+correctly, holding back only as much as the interleaving requires. The input must therefore be a
+regular file, not a pipe.
+
+Rule-scored records are scored inline and synchronously (no per-record task or thread hop: they are
+the bulk of most files); judged ones run as concurrent tasks, bounded, with the judge client's own
+connection limit below that.
+
+Exit codes: 0 done, 1 judge failures past the configured policy or rate, 2 bad usage or bad input
+(the message names the line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import sys
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from recipe.pasr.metrics import RefineStats
+from recipe.pasr.reward import (
+    BaselineMode,
+    JudgeFailureError,
+    JudgeFailureMonitor,
+    JudgeFailurePolicy,
+    RewardConfig,
+    Role,
+    SampleScore,
+    result_record,
+    score_group,
+)
+from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig
+from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
+from recipe.pasr.tasks import UnknownDataSource, resolve_task
+
+PROG = "pasr-score"
+_SHOWN_SKIPS = 20  # skipped lines reported one by one; the rest only in the count
+_HOLD_SOFT_LIMIT = 1024  # held-back lines above which the reader waits for judge replies
+
+
+class InputError(ValueError):
+    """A malformed input line (bad JSON, missing or mistyped field, unknown data source, bad reference)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+
+
+# --- input records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One validated input line. ``fields`` is the parsed object, echoed into the output line."""
+
+    line: int
+    fields: dict[str, Any]
+    group: str
+    request: ScoreRequest
+    judged: bool
+
+
+def _get(
+    obj: dict[str, Any], key: str, line: int, kinds: tuple[type, ...], expected: str, required: bool = True
+) -> Any:
+    """``obj[key]`` checked against ``kinds`` (null is absent for optional fields; a bool is never a number)."""
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise InputError(line, f"field {key!r} is {'null' if key in obj else 'missing'}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise InputError(line, f"field {key!r} must be {expected}, got {type(value).__name__}")
+    return value
+
+
+def prompt_uid(key: str) -> str:
+    """The prompt part of a verl rollout key ``{prompt uid}_{session}_{index}`` (other keys unchanged)."""
+    parts = key.rsplit("_", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return parts[0]
+    return key
+
+
+def parse_record(line: int, text: bytes | str, scorer: SampleScorer, default_data_source: str | None) -> Record:
+    """Validate one line. A record scoring cannot handle with ``scorer`` raises ScorerSetupError naming it."""
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise InputError(line, f"invalid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise InputError(line, f"expected a JSON object, got {type(obj).__name__}")
+    # A verl rollout dump line has input/output/gts; anything else is read as our own format, so a
+    # line with neither shape is reported as missing 'response'.
+    dump = "response" not in obj and "output" in obj
+    response_key, reference_key, question_key = (
+        ("output", "gts", "input") if dump else ("response", "ground_truth", "question")
+    )
+    uid = _get(obj, "uid", line, (str,) if dump else (str, int), "a string" if dump else "a string or an integer")
+    response = _get(obj, response_key, line, (str,), "a string")
+    reference = _get(obj, reference_key, line, (str, int, float), "a string or a number")
+    question = _get(obj, question_key, line, (str,), "a string")
+    data_source = _get(obj, "data_source", line, (str,), "a string", required=False) or default_data_source
+    if data_source is None:
+        raise InputError(line, "field 'data_source' is missing (pass --data-source for files without it)")
+    try:
+        task = resolve_task(data_source)
+    except UnknownDataSource as exc:
+        raise InputError(line, f"field 'data_source': {exc}") from None
+    role_value = _get(obj, "role", line, (str,), "a string", required=False) or Role.POLICY
+    try:
+        role = Role(role_value)
+    except ValueError:
+        raise InputError(line, f"field 'role' must be 'policy' or 'standard', got {role_value!r}") from None
+    baseline_acc = _get(obj, "baseline_acc", line, (int, float), "a number", required=False)
+    if baseline_acc is not None and not (math.isfinite(baseline_acc) and 0.0 <= baseline_acc <= 1.0):
+        raise InputError(line, f"field 'baseline_acc' must be in [0, 1], got {baseline_acc!r}")
+    try:
+        judged = scorer.uses_judge(task)
+    except ScorerSetupError as exc:
+        raise ScorerSetupError(f"line {line} (uid {uid!r}): {exc}") from None
+    request = ScoreRequest(
+        response=response,
+        ground_truth=str(reference),
+        data_source=data_source,
+        question=question,
+        role=role,
+        prompt_tail=question if dump else "",  # verl's decoded prompt may end with an opened <think>
+        baseline_acc=baseline_acc,
+    )
+    return Record(line, obj, prompt_uid(uid) if dump else str(uid), request, judged)
+
+
+def read_records(
+    path: Path, parse: Callable[[int, bytes], Record], on_skip: Callable[[InputError], None] | None
+) -> Iterator[Record]:
+    """Valid records of a JSONL file: a malformed line raises, or goes to ``on_skip``. Blank lines are ignored."""
+    with path.open("rb") as lines:
+        for number, text in enumerate(lines, start=1):
+            if not text.strip():
+                continue
+            try:
+                yield parse(number, text)
+            except InputError as exc:
+                if on_skip is None:
+                    raise
+                on_skip(exc)
+
+
+# --- grouping and ordering -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Slot:
+    record: Record
+    sample: SampleScore | None = None
+    output: dict[str, Any] | None = None
+
+
+class GroupedScorer:
+    """Scores records as they come and emits output records in input order, each group when complete.
+
+    ``expected`` maps each group to its number of records (the first pass). ``max_held`` is the
+    high-water mark of records held in memory: the size of the largest group for adjacent groups.
+    """
+
+    def __init__(
+        self,
+        scorer: SampleScorer,
+        expected: Counter[str],
+        emit: Callable[[dict[str, Any]], None],
+        on_skip: Callable[[InputError], None] | None,
+        max_in_flight: int,
+    ) -> None:
+        self.scorer = scorer
+        self.config = scorer.config
+        self.expected = expected
+        self.emit = emit
+        self.on_skip = on_skip
+        self.max_in_flight = max_in_flight
+        self.monitor = JudgeFailureMonitor(self.config.judge_failure_max_rate, self.config.judge_failure_min_count)
+        self.groups = 0
+        self.max_held = 0
+        self._held: deque[_Slot] = deque()
+        self._open: dict[str, list[_Slot]] = {}
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._finished: list[tuple[_Slot, asyncio.Task[Any]]] = []
+        self._progress = asyncio.Event()
+
+    async def add(self, record: Record) -> None:
+        if record.judged:
+            slot = self._hold(record)
+            task = asyncio.ensure_future(self.scorer.score(record.request))
+            self._in_flight.add(task)
+            task.add_done_callback(partial(self._judged, slot))
+            await asyncio.sleep(0)  # let the request go out now, not when the reader next waits
+        else:
+            try:
+                sample, _ = self.scorer.score_rule(record.request)
+            except ValueError as exc:  # a reference the rule cannot read, e.g. a GSM8K answer without "#### N"
+                error = InputError(record.line, f"field 'ground_truth': {exc}")
+                if self.on_skip is None:
+                    raise error from None
+                self.on_skip(error)
+                self._count_down(record.group)
+            else:
+                self._scored(self._hold(record), sample)
+        await self._wait_for_judge(everything=False)
+
+    async def finish(self) -> None:
+        """Wait for the judge replies still out; every group must be complete afterwards."""
+        await self._wait_for_judge(everything=True)
+        if self.expected:
+            raise RuntimeError(f"{len(self.expected)} group(s) never completed: the input changed while being scored")
+
+    def cancel(self) -> None:
+        for task in self._in_flight:
+            task.cancel()
+
+    def _hold(self, record: Record) -> _Slot:
+        slot = _Slot(record)
+        self._held.append(slot)
+        self._open.setdefault(record.group, []).append(slot)
+        self.max_held = max(self.max_held, len(self._held))
+        return slot
+
+    def _judged(self, slot: _Slot, task: asyncio.Task[Any]) -> None:
+        # Done callback: only queue; scoring bookkeeping (which may raise) runs in the reader's flow.
+        self._in_flight.discard(task)
+        self._finished.append((slot, task))
+        self._progress.set()
+
+    async def _wait_for_judge(self, everything: bool) -> None:
+        """Take in finished replies; wait for more while too many are out or too much is held (or for all)."""
+        self._drain()
+        while self._in_flight and (
+            everything or len(self._in_flight) >= self.max_in_flight or len(self._held) > _HOLD_SOFT_LIMIT
+        ):
+            self._progress.clear()
+            await self._progress.wait()
+            self._drain()
+
+    def _drain(self) -> None:
+        finished, self._finished = self._finished, []
+        for slot, task in finished:
+            sample, _ = task.result()
+            self._scored(slot, sample)
+
+    def _scored(self, slot: _Slot, sample: SampleScore) -> None:
+        slot.sample = sample
+        self.monitor.record(sample)
+        self._count_down(slot.record.group)
+
+    def _count_down(self, group: str) -> None:
+        """One record of ``group`` is done (scored or skipped); on the last one, score the group and emit."""
+        self.expected[group] -= 1
+        if self.expected[group]:
+            return
+        del self.expected[group]
+        slots = self._open.pop(group, [])
+        samples = [slot.sample for slot in slots if slot.sample is not None]  # all of them: zip checks
+        for slot, sample, result in zip(slots, samples, score_group(samples, self.config), strict=True):
+            slot.output = {**slot.record.fields, **result_record(sample, result)}
+        self.groups += bool(slots)
+        while self._held and (output := self._held[0].output) is not None:
+            self._held.popleft()
+            self.emit(output)
+
+
+# --- running -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """What the run printed on stderr: :class:`RefineStats` plus counts only the CLI knows."""
+
+    missing_answer_acc: float
+    stats: RefineStats = field(default_factory=RefineStats)
+    groups: int = 0
+    skipped_lines: int = 0
+    no_answer: int = 0
+    max_held: int = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.stats.add(record)
+        self.no_answer += record["scorer"] == "none"
+
+    def render(self) -> str:
+        s = self.stats
+        rates = s.as_metrics(prefix="")
+        unbased = f", {s.refining_without_baseline} without baseline" if s.refining_without_baseline else ""
+        return "\n".join(
+            [
+                f"{PROG}: {s.responses} responses (+{s.standard_responses} standard) in {self.groups} groups",
+                f"  refine rate       {rates['refine_rate']:.3f}  "
+                f"({s.refining} refining: {s.wins} win / {s.losses} loss / {s.ties} tie{unbased})",
+                f"  format pass rate  {rates['format_ok_rate']:.3f}",
+                f"  mean acc          {rates['acc_mean']:.3f}  "
+                f"({self.no_answer} without an extractable answer, scored {self.missing_answer_acc:g})",
+                f"  judge failures    {s.judge_failures}  ({s.neutralized} responses neutralised)",
+                f"  skipped lines     {self.skipped_lines}",
+            ]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    data_source: str | None = None
+    skip_invalid: bool = False
+    progress: bool = False
+    max_in_flight: int = 128
+
+
+async def score_file(
+    path: Path, emit: Callable[[dict[str, Any]], None], scorer: SampleScorer, options: RunOptions
+) -> Summary:
+    """Score ``path`` in two passes (see module docstring), handing each output record to ``emit`` in order."""
+    summary = Summary(scorer.config.missing_answer_acc)
+
+    def skip(error: InputError) -> None:
+        summary.skipped_lines += 1
+        if summary.skipped_lines <= _SHOWN_SKIPS:
+            print(f"{PROG}: skipped {error}", file=sys.stderr)
+
+    def parse(line: int, text: bytes) -> Record:
+        return parse_record(line, text, scorer, options.data_source)
+
+    on_skip = skip if options.skip_invalid else None
+    expected = Counter(record.group for record in read_records(path, parse, on_skip))
+    with tqdm(total=expected.total(), desc=PROG, unit="resp", disable=not options.progress, file=sys.stderr) as bar:
+
+        def emit_one(record: dict[str, Any]) -> None:
+            emit(record)
+            summary.add(record)
+            bar.update()
+
+        engine = GroupedScorer(scorer, expected, emit_one, on_skip, options.max_in_flight)
+        try:
+            # Same lines as the first pass, same verdicts: skips were counted and reported there.
+            for record in read_records(path, parse, None if on_skip is None else lambda _: None):
+                await engine.add(record)
+            await engine.finish()
+        finally:
+            engine.cancel()
+    summary.groups, summary.max_held = engine.groups, engine.max_held
+    return summary
+
+
+async def _run(
+    path: Path, emit: Callable[[dict[str, Any]], None], scorer: SampleScorer, options: RunOptions
+) -> Summary:
+    try:
+        return await score_file(path, emit, scorer, options)
+    finally:
+        if scorer.judge is not None:
+            await scorer.judge.aclose()
+
+
+def _jsonl_writer(sink: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda record: sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _score_to_file(args: argparse.Namespace, scorer: SampleScorer, options: RunOptions) -> Summary:
+    """Write to a temporary file beside the output and rename it at the end: no half-written output,
+    and ``--output`` may even name the input."""
+    output = Path(args.output)
+    partial_output = output.with_name(output.name + ".partial")
+    try:
+        with partial_output.open("w", encoding="utf-8") as sink:
+            summary = asyncio.run(_run(Path(args.input), _jsonl_writer(sink), scorer, options))
+        os.replace(partial_output, output)
+    finally:
+        partial_output.unlink(missing_ok=True)
+    return summary
+
+
+# --- demo ------------------------------------------------------------------------------------------
+
+_TABLE = "{:>4} {:<10} {:<8} {:>7} {:<6} {:>5} {:>8} {:>5} {:>5}  {}"
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+_BASELINE_LEGEND = {
+    BaselineMode.IN_GROUP: "Baseline (in_group): mean acc of the group's non-refining policy responses; standard "
+    "responses are left out (try --demo --baseline paired).",
+    BaselineMode.PAIRED: "Baseline (paired): mean acc of the group's standard responses; a group without any gets "
+    "no bonus.",
+    BaselineMode.PRECOMPUTED: "Baseline (precomputed): the records' baseline_acc; the demo records carry none, so "
+    "there is no bonus.",
+}
+
+
+def demo_table(records: list[dict[str, Any]]) -> str:
+    """One row per response: what the reward saw and gave, with the example's ``note``."""
+    rows = [_TABLE.format("#", "uid", "role", "refines", "format", "acc", "baseline", "bonus", "score", "case")]
+    for index, record in enumerate(records, start=1):
+        fmt = "-" if record["format_ok"] is None else ("ok" if record["format_ok"] else "bad")
+        refines = record["num_refine"] if record["is_refine"] else "-"
+        acc = "fail" if record["judge_failed"] else _cell(record["acc"])
+        row = (index, record["uid"], record["role"], refines, fmt, acc, _cell(record["baseline"]))
+        rows.append(_TABLE.format(*row, _cell(record["refine_bonus"]), _cell(record["score"]), record.get("note", "")))
+    return "\n".join(rows)
+
+
+def run_demo(args: argparse.Namespace, config: RewardConfig) -> Summary:
+    """Score the bundled examples with the rule scorer and print the table: no GPU, no judge, no network."""
+    records: list[dict[str, Any]] = []
+    scorer = SampleScorer(config, ScorerMode.RULE)
+    with as_file(files("recipe.pasr") / "demo" / "examples.jsonl") as path:
+        summary = asyncio.run(_run(path, records.append, scorer, RunOptions()))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as sink:
+            write = _jsonl_writer(sink)
+            for record in records:
+                write(record)
+    print(demo_table(records))
+    print(
+        f"\nscore = format (+1 ok, -1 bad) + acc + bonus; a refining response's bonus: {config.refine_win:+g} if its "
+        f"acc beats the baseline, {config.refine_loss:+g} if below, {config.refine_tie:+g} if equal.\n"
+        + _BASELINE_LEGEND[config.baseline]
+    )
+    return summary
+
+
+# --- command line ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Score PASR responses (JSONL) with format, accuracy and refinement rewards.",
+        epilog="Exit codes: 0 done, 1 too many judge failures, 2 bad usage or input (the message names the line).",
+    )
+    parser.add_argument(
+        "--input", metavar="PATH", help="JSONL of responses, or a verl rollout dump (trainer.rollout_data_dir)"
+    )
+    parser.add_argument(
+        "--output", metavar="PATH", help="JSONL to write: the input records plus reward fields, in input order"
+    )
+    parser.add_argument("--demo", action="store_true", help="score a small bundled example set and print a table")
+    parser.add_argument(
+        "--scorer", choices=list(ScorerMode), default=ScorerMode.AUTO, help="auto: rule where one exists"
+    )
+    parser.add_argument(
+        "--baseline", choices=list(BaselineMode), default=BaselineMode.IN_GROUP, help="what refinement is compared to"
+    )
+    parser.add_argument(
+        "--data-source", metavar="NAME", help="data source for records without one (verl rollout dumps)"
+    )
+    parser.add_argument(
+        "--skip-invalid", action="store_true", help="skip and count malformed lines instead of stopping"
+    )
+    parser.add_argument(
+        "--missing-answer-acc", type=float, metavar="ACC", default=0.0, help="acc of a response with no answer"
+    )
+    judge = parser.add_argument_group("judge (data sources without a rule scorer, or --scorer judge)")
+    judge.add_argument("--judge-url", metavar="URL", help="OpenAI-compatible API base, e.g. http://127.0.0.1:8000/v1")
+    judge.add_argument("--judge-model", metavar="NAME", help="model name served at --judge-url")
+    judge.add_argument(
+        "--judge-api-key-env", metavar="VAR", default="PASR_JUDGE_API_KEY", help="env var holding the API key"
+    )
+    judge.add_argument("--judge-target", choices=list(JudgeTarget), default=JudgeTarget.ANSWER)
+    judge.add_argument("--judge-concurrency", type=int, metavar="N", default=64, help="judge requests in flight")
+    judge.add_argument("--judge-timeout", type=float, metavar="S", default=60.0, help="seconds per judge attempt")
+    judge.add_argument("--judge-max-retries", type=int, metavar="N", default=3)
+    judge.add_argument(
+        "--judge-failure-policy", choices=list(JudgeFailurePolicy), default=JudgeFailurePolicy.NEUTRALIZE_GROUP
+    )
+    judge.add_argument(
+        "--judge-failure-max-rate", type=float, metavar="RATE", default=0.1, help="stop above this failure rate"
+    )
+    judge.add_argument(
+        "--judge-failure-min-count", type=int, metavar="N", default=50, help="judged responses before the rate counts"
+    )
+    return parser
+
+
+def _judge_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> JudgeClient | None:
+    if args.judge_url is None or args.scorer == ScorerMode.RULE:
+        if args.scorer == ScorerMode.JUDGE:
+            parser.error("--scorer judge needs --judge-url and --judge-model")
+        return None
+    if not args.judge_model:
+        parser.error("--judge-url needs --judge-model")
+    try:
+        return JudgeClient(
+            JudgeConfig(
+                url=args.judge_url,
+                model=args.judge_model,
+                api_key_env=args.judge_api_key_env,
+                max_concurrency=args.judge_concurrency,
+                timeout_s=args.judge_timeout,
+                max_retries=args.judge_max_retries,
+            )
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = RewardConfig(
+            baseline=args.baseline,
+            missing_answer_acc=args.missing_answer_acc,
+            judge_failure_policy=args.judge_failure_policy,
+            judge_failure_max_rate=args.judge_failure_max_rate,
+            judge_failure_min_count=args.judge_failure_min_count,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.demo:
+        if args.input:
+            parser.error("--demo scores the bundled examples; it takes no --input")
+        print(run_demo(args, config).render(), file=sys.stderr)
+        return 0
+    if not args.input or not args.output:
+        parser.error("--input and --output are required (or try --demo)")
+    if not Path(args.input).is_file():
+        parser.error(f"--input {args.input!r} is not a regular file (it is read twice, so a pipe cannot be)")
+    scorer = SampleScorer(config, args.scorer, _judge_client(args, parser), args.judge_target)
+    options = RunOptions(
+        data_source=args.data_source,
+        skip_invalid=args.skip_invalid,
+        progress=sys.stderr.isatty(),
+        max_in_flight=2 * args.judge_concurrency,  # keep the client's connection pool busy
+    )
+    try:
+        summary = _score_to_file(args, scorer, options)
+    except (InputError, ScorerSetupError, OSError) as exc:  # OSError: e.g. the output directory is missing
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except JudgeFailureError as exc:
+        print(f"{PROG}: judge failure: {exc}", file=sys.stderr)
+        return 1
+    print(summary.render(), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
