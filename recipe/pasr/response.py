@@ -85,12 +85,16 @@ class ParsedResponse:
 def open_think_prefix(prompt_tail: str) -> str:
     """The part of a generation prompt that belongs to the response.
 
-    Some chat templates (Qwen3 with thinking enabled, DeepSeek-R1 style) end the prompt with an
-    opened ``<think>``; the model then generates only the rest of the think block. When the tail's
-    last think tag is an unclosed opener, return it and what follows, so parsing sees the whole block.
+    Some chat templates (DeepSeek-R1 style, Qwen3 thinking variants) end the prompt with an opened
+    ``<think>``; the model then generates only the rest of the think block. When the tail *ends* with
+    an opened ``<think>`` (only whitespace after it), return it and that whitespace, so parsing sees
+    the whole block.
+
+    A ``<think>`` followed by anything else is not a pre-opened block: it is text of the prompt (a
+    question about the tag, an example in the system prompt), and must not be glued onto the response.
     """
     opened = prompt_tail.rfind(THINK_OPEN)
-    if opened < 0 or prompt_tail.find(THINK_CLOSE, opened) >= 0:
+    if opened < 0 or prompt_tail[opened + len(THINK_OPEN) :].strip():
         return ""
     return prompt_tail[opened:]
 

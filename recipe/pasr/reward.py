@@ -10,6 +10,7 @@ Pure Python, no verl import.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -151,7 +152,9 @@ def group_baseline(samples: Sequence[SampleScore], config: RewardConfig) -> tupl
     if len(usable) >= config.min_baseline_samples:
         return sum(usable) / len(usable), source
     if config.baseline is BaselineMode.PRECOMPUTED or config.baseline_fallback is BaselineFallback.PRECOMPUTED:
-        precomputed = next((s.baseline_acc for s in samples if s.baseline_acc is not None), None)
+        # A missing value read from a dataframe is NaN, not None: it is no baseline either.
+        carried = (s.baseline_acc for s in samples if s.baseline_acc is not None and not math.isnan(s.baseline_acc))
+        precomputed = next(carried, None)
         if precomputed is not None:
             return float(precomputed), BaselineSource.PRECOMPUTED
     return None, BaselineSource.NONE
@@ -165,13 +168,16 @@ def score_group(samples: Sequence[SampleScore], config: RewardConfig) -> list[Gr
     failed = [s for s in samples if s.judge_failed]
     if failed and config.judge_failure_policy is JudgeFailurePolicy.RAISE:
         raise JudgeFailureError(f"judge failed on {len(failed)} response(s) of a group: {failed[0].judge_error}")
-    neutralize = bool(failed) and config.judge_failure_policy is JudgeFailurePolicy.NEUTRALIZE_GROUP
+    # A failed standard response only drops out of the baseline; a failed policy response has no reward.
+    policy_failed = any(s.role is Role.POLICY for s in failed)
+    neutralize = policy_failed and config.judge_failure_policy is JudgeFailurePolicy.NEUTRALIZE_GROUP
     baseline, source = group_baseline(samples, config)
     results = []
     for sample in samples:
         acc = sample.acc if sample.acc is not None else 0.0  # only reached for failures under ZERO/NEUTRALIZE
         if sample.role is Role.STANDARD:
-            results.append(GroupResult(0.0, acc, baseline, source, 0.0, None, neutralize, acc))
+            score = config.neutralized_score if neutralize else acc
+            results.append(GroupResult(0.0, acc, baseline, source, 0.0, None, neutralize, score))
             continue
         fmt = format_score(bool(sample.format_ok), config)
         bonus, outcome = 0.0, None

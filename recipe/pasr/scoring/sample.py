@@ -77,7 +77,8 @@ class SampleScorer:
             sample = SampleScore(role=role, answer=answer, baseline_acc=request.baseline_acc)
             return sample, None, answer
         parsed = parse_response(request.response, request.prompt_tail)
-        answer = parsed.answer if parsed.format_ok or self.config.score_invalid_format else None
+        # An empty answer block (reachable with score_invalid_format) is no answer: never judged or scored.
+        answer = (parsed.answer or None) if parsed.format_ok or self.config.score_invalid_format else None
         sample = SampleScore(
             role=role,
             format_ok=parsed.format_ok,

@@ -1,0 +1,121 @@
+"""Refinement metrics over a handcrafted batch with known rates."""
+
+from __future__ import annotations
+
+import pytest
+
+from recipe.pasr.metrics import PREFIX, RefineStats, summarize
+from recipe.pasr.reward import RewardConfig, Role, SampleScore, result_record, score_group
+
+KEYS = {
+    "refine_rate",
+    "refine_win_rate",
+    "refine_loss_rate",
+    "refine_tie_rate",
+    "baseline_missing_rate",
+    "format_ok_rate",
+    "acc_mean",
+    "bonus_mean",
+    "neutralized_rate",
+    "judge_failures",
+}
+
+
+def rec(**fields) -> dict:
+    base = {
+        "role": "policy",
+        "is_refine": False,
+        "format_ok": True,
+        "acc": 0.0,
+        "judge_failed": False,
+        "refine_bonus": 0.0,
+        "refine_outcome": None,
+        "baseline_source": "in_group",
+        "neutralized": False,
+    }
+    return base | fields
+
+
+# 10 policy responses + 2 standard ones:
+#   refining: 2 wins, 1 loss, 1 tie, 1 without baseline (5 of 10)
+#   format ok: 7 of 10; acc: 1,1,0,1,1 | 1,0,0.5,(failed),0 -> 5.5 over 9 scored
+#   bonus: +1 +1 -1 -0.5 +0 -> 0.5 over 10; neutralized: 2 of 10
+#   judge failures: 1 policy + 1 standard
+BATCH = [
+    rec(is_refine=True, acc=1.0, refine_bonus=1.0, refine_outcome="win"),
+    rec(is_refine=True, acc=1.0, refine_bonus=1.0, refine_outcome="win", format_ok=False),
+    rec(is_refine=True, acc=0.0, refine_bonus=-1.0, refine_outcome="loss"),
+    rec(is_refine=True, acc=1.0, refine_bonus=-0.5, refine_outcome="tie"),
+    rec(is_refine=True, acc=1.0, baseline_source="none"),
+    rec(acc=1.0),
+    rec(acc=0.0, format_ok=False),
+    rec(acc=0.5, format_ok=False),
+    rec(acc=None, judge_failed=True, neutralized=True),
+    rec(acc=0.0, neutralized=True),
+    rec(role="standard", acc=1.0, format_ok=None, judge_failed=False),
+    rec(role=Role.STANDARD, acc=None, format_ok=None, judge_failed=True),
+]
+EXPECTED = {
+    "refine_rate": 5 / 10,
+    "refine_win_rate": 2 / 5,
+    "refine_loss_rate": 1 / 5,
+    "refine_tie_rate": 1 / 5,
+    "baseline_missing_rate": 1 / 5,
+    "format_ok_rate": 7 / 10,
+    "acc_mean": 5.5 / 9,
+    "bonus_mean": 0.5 / 10,
+    "neutralized_rate": 2 / 10,
+    "judge_failures": 2.0,
+}
+
+
+def test_summarize_known_rates() -> None:
+    metrics = summarize(BATCH)
+    assert set(metrics) == {PREFIX + key for key in KEYS}
+    assert {key.removeprefix(PREFIX): value for key, value in metrics.items()} == pytest.approx(EXPECTED)
+
+
+def test_standard_responses_only_count_as_judge_failures() -> None:
+    standard = [rec(role="standard", acc=1.0, is_refine=True, refine_outcome="win", judge_failed=True)] * 3
+    metrics = summarize(BATCH + standard)
+    assert metrics[PREFIX + "judge_failures"] == 5.0
+    assert metrics[PREFIX + "refine_rate"] == pytest.approx(0.5)
+    assert metrics[PREFIX + "acc_mean"] == pytest.approx(5.5 / 9)
+
+
+def test_empty_batch_has_every_key_at_zero() -> None:
+    assert summarize([]) == {PREFIX + key: 0.0 for key in KEYS}
+    assert summarize([rec(role="standard")]) == {PREFIX + key: 0.0 for key in KEYS}
+
+
+def test_prefix_and_streaming() -> None:
+    stats = RefineStats()
+    for record in BATCH:
+        stats.add(record)
+    assert stats.as_metrics("eval/") == {key.replace(PREFIX, "eval/"): v for key, v in summarize(BATCH).items()}
+    assert (stats.responses, stats.standard_responses, stats.refining) == (10, 2, 5)
+
+
+def test_missing_keys_default_sensibly() -> None:
+    metrics = summarize([{"is_refine": True, "acc": 1.0}, {"acc": 0.0}])
+    assert metrics[PREFIX + "refine_rate"] == 0.5
+    assert metrics[PREFIX + "format_ok_rate"] == 0.0
+    assert metrics[PREFIX + "acc_mean"] == 0.5
+    assert metrics[PREFIX + "refine_win_rate"] == 0.0
+
+
+def test_metrics_of_scored_groups() -> None:
+    """End to end from score_group's records: one group with a win, a tie and a non-refining response."""
+
+    def sample(acc: float, refine: bool) -> SampleScore:
+        return SampleScore(role=Role.POLICY, format_ok=True, is_refine=refine, num_refine=int(refine), acc=acc)
+
+    group = [sample(1.0, True), sample(0.0, True), sample(0.0, False), sample(1.0, False)]  # baseline 0.5
+    group += [sample(1.0, True)]  # a group where every response refined: no baseline
+    results = score_group(group[:4], RewardConfig()) + score_group(group[4:], RewardConfig())
+    metrics = summarize(result_record(s, r) for s, r in zip(group, results, strict=True))
+    assert metrics[PREFIX + "refine_rate"] == pytest.approx(3 / 5)
+    assert metrics[PREFIX + "refine_win_rate"] == pytest.approx(1 / 3)
+    assert metrics[PREFIX + "refine_loss_rate"] == pytest.approx(1 / 3)
+    assert metrics[PREFIX + "baseline_missing_rate"] == pytest.approx(1 / 3)
+    assert metrics[PREFIX + "bonus_mean"] == pytest.approx((1.0 - 1.0) / 5)

@@ -1,0 +1,318 @@
+"""Per-response scoring (SampleScorer): rule mode, judge mode with a fake judge, setup errors."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import pytest
+
+from recipe.pasr.reward import RewardConfig, Role
+from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
+from recipe.pasr.tasks import TaskType, UnknownDataSource, resolve_task
+
+GSM8K_GT = "She makes 9 * 2 = $18.\n#### 18"
+WINO_Q = "Sarah was a much better surgeon than Maria so _ always got the easier cases.\nOption1: Sarah\nOption2: Maria"
+ARC_Q = "What will most likely result?\nA: fog\nB: rain\nC: drought\nD: tornado"
+
+
+@dataclass
+class Verdict:
+    score: float | None
+    failed: bool = False
+    error: str | None = None
+
+
+@dataclass
+class FakeJudge:
+    """Stands in for JudgeClient: records calls, answers with a fixed verdict."""
+
+    verdict: Verdict = field(default_factory=lambda: Verdict(0.75))
+    calls: list[dict] = field(default_factory=list)
+
+    async def score(self, *, task_type: TaskType, question: str, reference: str, answer: str) -> Verdict:
+        self.calls.append({"task_type": task_type, "question": question, "reference": reference, "answer": answer})
+        return self.verdict
+
+
+def request(response: str, data_source: str = "gsm8k", ground_truth: str = GSM8K_GT, **kwargs) -> ScoreRequest:
+    return ScoreRequest(response=response, ground_truth=ground_truth, data_source=data_source, **kwargs)
+
+
+# --- rule mode ------------------------------------------------------------------------------------
+
+RULE_CASES = [
+    # (id, request, format_ok, is_refine, num_refine, acc, scorer, extracted)
+    ("gsm8k", request("<think>9*2</think><answer>18</answer>"), True, False, 0, 1.0, "rule", "18"),
+    ("gsm8k-hub", request("<think>9*2</think><answer>18</answer>", "openai/gsm8k"), True, False, 0, 1.0, "rule", "18"),
+    ("gsm8k-wrong", request("<think>9*3</think><answer>27</answer>"), True, False, 0, 0.0, "rule", "27"),
+    (
+        "gsm8k-refine",
+        request("<think>9*3 <refine>eggs cost 2, not 3</refine> 9*2</think><answer>\\boxed{18}</answer>"),
+        True,
+        True,
+        1,
+        1.0,
+        "rule",
+        "18",
+    ),
+    # a refining response that lost its answer block: refinement kept, acc 0, nothing scored
+    ("no-answer-refine", request("<think>9*3 <refine>no, 9*2=18</refine></think>"), False, True, 1, 0.0, "none", None),
+    ("invalid-format", request("The answer is 18."), False, False, 0, 0.0, "none", None),
+    ("text-after-answer", request("<think>x</think><answer>18</answer> ok"), False, False, 0, 0.0, "none", None),
+    (
+        "math",
+        request("<think>r=3</think><answer>\\boxed{(3, \\frac{\\pi}{2})}</answer>", "math", "(3,\\frac{\\pi}{2})"),
+        True,
+        False,
+        0,
+        1.0,
+        "rule",
+        None,
+    ),
+    (
+        "aime",
+        request("<think>t</think><answer>204</answer>", "aime24", "\\boxed{204}"),
+        True,
+        False,
+        0,
+        1.0,
+        "rule",
+        "204",
+    ),
+    (
+        "arc",
+        request("<think>no rain</think><answer>C: drought</answer>", "arc_challenge", "C", question=ARC_Q),
+        True,
+        False,
+        0,
+        1.0,
+        "rule",
+        "C",
+    ),
+    (
+        "winogrande",
+        request("<think>t</think><answer>Maria</answer>", "winogrande", "2", question=WINO_Q),
+        True,
+        False,
+        0,
+        1.0,
+        "rule",
+        "2",
+    ),
+    # standard responses: whole text is the answer, no format, no refinement detection (even with tags)
+    ("standard", request("It is 18.", role=Role.STANDARD), None, False, 0, 1.0, "rule", "18"),
+    (
+        "standard-with-tags",
+        request("<think>a<refine>b</refine></think><answer>18</answer>", role="standard"),
+        None,
+        False,
+        0,
+        1.0,
+        "rule",
+        "18",
+    ),
+    ("standard-empty", request("  \n", role=Role.STANDARD), None, False, 0, 0.0, "none", None),
+    # a chat template that pre-opened <think>
+    (
+        "prompt-tail",
+        request("9*2 <refine>check: 18</refine></think><answer>18</answer>", prompt_tail="assistant\n<think>\n"),
+        True,
+        True,
+        1,
+        1.0,
+        "rule",
+        "18",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("req", "format_ok", "is_refine", "num_refine", "acc", "scorer", "extracted"),
+    [case[1:] for case in RULE_CASES],
+    ids=[case[0] for case in RULE_CASES],
+)
+@pytest.mark.parametrize("mode", [ScorerMode.AUTO, ScorerMode.RULE])
+def test_rule_scoring(
+    mode: ScorerMode,
+    req: ScoreRequest,
+    format_ok: bool | None,
+    is_refine: bool,
+    num_refine: int,
+    acc: float,
+    scorer: str,
+    extracted: str | None,
+) -> None:
+    sample, parsed = SampleScorer(RewardConfig(), mode).score_rule(req)
+    assert (sample.format_ok, sample.is_refine, sample.num_refine) == (format_ok, is_refine, num_refine)
+    assert (sample.acc, sample.scorer, sample.judge_failed) == (acc, scorer, False)
+    if extracted is not None:
+        assert sample.extracted == extracted
+    assert sample.role is Role(req.role)
+    assert (parsed is None) == (sample.role is Role.STANDARD)
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.25])
+def test_missing_answer_acc_is_configurable_and_reported(missing: float) -> None:
+    scorer = SampleScorer(RewardConfig(missing_answer_acc=missing))
+    sample, _ = scorer.score_rule(request("<think>a <refine>b</refine></think>"))
+    assert (sample.acc, sample.scorer, sample.answer) == (missing, "none", None)
+    assert sample.is_refine
+
+
+def test_score_invalid_format_scores_the_answer_block() -> None:
+    response = "Sure. <think>9*2</think><answer>18</answer>"
+    off, _ = SampleScorer(RewardConfig()).score_rule(request(response))
+    on, _ = SampleScorer(RewardConfig(score_invalid_format=True)).score_rule(request(response))
+    assert (off.format_ok, off.acc, off.answer) == (False, 0.0, None)
+    assert (on.format_ok, on.acc, on.answer, on.scorer) == (False, 1.0, "18", "rule")
+
+
+def test_baseline_acc_is_carried() -> None:
+    sample, _ = SampleScorer(RewardConfig()).score_rule(request("x", role=Role.STANDARD, baseline_acc=0.4))
+    assert sample.baseline_acc == 0.4
+
+
+async def test_async_rule_scoring_runs_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    scorer = SampleScorer(RewardConfig())
+    original = scorer.score_rule
+
+    def spy(req: ScoreRequest):
+        seen.append(threading.current_thread().name)
+        return original(req)
+
+    monkeypatch.setattr(scorer, "score_rule", spy)
+    sample, _ = await scorer.score(request("<think>t</think><answer>\\boxed{\\frac{1}{2}}</answer>", "math", "0.5"))
+    assert sample.acc == 1.0 and sample.scorer == "rule"
+    assert seen and seen[0] != threading.main_thread().name  # math-verify ran without SIGALRM
+
+
+# --- setup errors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data_source", ["drop", "ucinlp/drop", "xsum", "alpaca_evol_instruct"])
+def test_rule_mode_on_a_judged_task_names_the_data_source(data_source: str) -> None:
+    scorer = SampleScorer(RewardConfig(), ScorerMode.RULE, judge=FakeJudge())
+    with pytest.raises(ScorerSetupError, match="no rule scorer") as info:
+        scorer.score_rule(request("<think>t</think><answer>x</answer>", data_source, "x"))
+    assert data_source.split("/")[-1] in str(info.value)
+
+
+async def test_rule_mode_errors_in_async_score_too() -> None:
+    with pytest.raises(ScorerSetupError, match="'drop'"):
+        await SampleScorer(RewardConfig(), "rule").score(request("x", "drop", "x"))
+
+
+@pytest.mark.parametrize(
+    ("mode", "data_source"),
+    [(ScorerMode.AUTO, "xsum"), (ScorerMode.AUTO, "drop"), (ScorerMode.JUDGE, "gsm8k"), (ScorerMode.JUDGE, "mmlu")],
+)
+async def test_a_judged_task_without_judge_is_an_error(mode: ScorerMode, data_source: str) -> None:
+    scorer = SampleScorer(RewardConfig(), mode)
+    with pytest.raises(ScorerSetupError, match="needs the judge") as info:
+        await scorer.score(request("<think>t</think><answer>x</answer>", data_source, "A"))
+    assert repr(data_source) in str(info.value)
+
+
+def test_score_rule_refuses_judged_tasks() -> None:
+    scorer = SampleScorer(RewardConfig(), judge=FakeJudge())
+    with pytest.raises(ScorerSetupError, match="call score"):
+        scorer.score_rule(request("x", "xsum", "summary"))
+
+
+def test_unknown_data_source() -> None:
+    with pytest.raises(UnknownDataSource):
+        SampleScorer(RewardConfig()).score_rule(request("x", "squad"))
+
+
+def test_uses_judge() -> None:
+    judge = FakeJudge()
+    auto = SampleScorer(RewardConfig(), "auto", judge=judge)
+    assert not auto.uses_judge(resolve_task("gsm8k")) and auto.uses_judge(resolve_task("xsum"))
+    assert SampleScorer(RewardConfig(), "judge", judge=judge).uses_judge(resolve_task("gsm8k"))
+    assert not SampleScorer(RewardConfig(), "rule").uses_judge(resolve_task("gsm8k"))
+
+
+# --- judge mode (fake judge) ----------------------------------------------------------------------
+
+XSUM = dict(data_source="xsum", ground_truth="A reference summary.", question="Summarise: ...")
+
+
+async def test_judge_scores_the_answer_only_by_default() -> None:
+    judge = FakeJudge(Verdict(0.75))
+    response = "<think>points <refine>add the date</refine></think><answer> A summary. </answer>"
+    sample, parsed = await SampleScorer(RewardConfig(), judge=judge).score(request(response, **XSUM))
+    assert judge.calls == [
+        {
+            "task_type": TaskType.SUMMARY,
+            "question": "Summarise: ...",
+            "reference": "A reference summary.",
+            "answer": "A summary.",
+        }
+    ]
+    assert (sample.acc, sample.scorer, sample.judge_failed, sample.is_refine) == (0.75, "judge", False, True)
+    assert parsed is not None and parsed.format_ok
+
+
+async def test_judge_target_response_sends_the_whole_response() -> None:
+    judge = FakeJudge()
+    response = "<think>t</think><answer>A summary.</answer>"
+    scorer = SampleScorer(RewardConfig(), judge=judge, judge_target=JudgeTarget.RESPONSE)
+    await scorer.score(request(response, **XSUM))
+    assert judge.calls[0]["answer"] == response
+
+
+async def test_judge_mode_on_a_rule_task() -> None:
+    judge = FakeJudge(Verdict(1.0))
+    scorer = SampleScorer(RewardConfig(), ScorerMode.JUDGE, judge=judge)
+    sample, _ = await scorer.score(request("<think>t</think><answer>B</answer>", "mmlu", "B", question=ARC_Q))
+    assert judge.calls[0]["task_type"] is TaskType.MULTIPLE_CHOICE
+    assert (sample.acc, sample.scorer, sample.extracted) == (1.0, "judge", None)
+
+
+async def test_judge_failure_is_reported_not_scored() -> None:
+    judge = FakeJudge(Verdict(None, failed=True, error="reply is not a number: 'great'"))
+    sample, _ = await SampleScorer(RewardConfig(), judge=judge).score(
+        request("<think>t</think><answer>A summary.</answer>", **XSUM)
+    )
+    assert (sample.acc, sample.judge_failed, sample.judge_error, sample.scorer) == (
+        None,
+        True,
+        "reply is not a number: 'great'",
+        "judge",
+    )
+
+
+@pytest.mark.parametrize(
+    ("response", "role"),
+    [
+        ("<think>t</think>", Role.POLICY),  # no answer block
+        ("A summary without tags.", Role.POLICY),  # invalid format
+        ("   ", Role.STANDARD),  # empty standard response
+    ],
+)
+async def test_no_answer_is_never_sent_to_the_judge(response: str, role: Role) -> None:
+    judge = FakeJudge()
+    sample, _ = await SampleScorer(RewardConfig(missing_answer_acc=0.1), judge=judge).score(
+        request(response, role=role, **XSUM)
+    )
+    assert judge.calls == []
+    assert (sample.acc, sample.scorer, sample.judge_failed) == (0.1, "none", False)
+
+
+async def test_standard_response_is_judged_whole() -> None:
+    judge = FakeJudge()
+    sample, parsed = await SampleScorer(RewardConfig(), judge=judge).score(
+        request(" A plain summary. ", role=Role.STANDARD, **XSUM)
+    )
+    assert judge.calls[0]["answer"] == "A plain summary."
+    assert parsed is None and sample.format_ok is None and not sample.is_refine
+
+
+async def test_empty_answer_block_counts_as_no_answer() -> None:
+    judge = FakeJudge()
+    scorer = SampleScorer(RewardConfig(score_invalid_format=True), judge=judge)
+    sample, _ = await scorer.score(request("<think>t</think><answer>  </answer>", **XSUM))
+    assert judge.calls == []
+    assert sample.scorer == "none"

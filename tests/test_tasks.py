@@ -1,0 +1,115 @@
+"""Data sources → tasks, prompts and judge instructions."""
+
+from __future__ import annotations
+
+import pytest
+
+from recipe.pasr.response import ANSWER_CLOSE, ANSWER_OPEN, REFINE_CLOSE, REFINE_OPEN, THINK_CLOSE, THINK_OPEN
+from recipe.pasr.scoring.rules import RULES
+from recipe.pasr.tasks import (
+    JUDGE_INSTRUCTIONS,
+    PASR_SYSTEM_PROMPT,
+    STANDARD_SYSTEM_PROMPT,
+    TASKS,
+    Rule,
+    TaskType,
+    UnknownDataSource,
+    judge_system_prompt,
+    pasr_messages,
+    resolve_task,
+    standard_messages,
+)
+
+# The issue's data_source names -> (task type, rule)
+SPEC = {
+    "gsm8k": (TaskType.GENERAL, Rule.GSM8K),
+    "math": (TaskType.GENERAL, Rule.MATH),
+    "aime24": (TaskType.GENERAL, Rule.MATH),
+    "mmlu": (TaskType.MULTIPLE_CHOICE, Rule.CHOICE),
+    "arc_challenge": (TaskType.MULTIPLE_CHOICE, Rule.CHOICE),
+    "gpqa": (TaskType.MULTIPLE_CHOICE, Rule.CHOICE),
+    "commonsenseqa": (TaskType.MULTIPLE_CHOICE, Rule.CHOICE),
+    "winogrande": (TaskType.MULTIPLE_CHOICE, Rule.OPTION),
+    "drop": (TaskType.GENERAL, None),
+    "xsum": (TaskType.SUMMARY, None),
+    "alpaca_evol_instruct": (TaskType.GENERAL, None),
+}
+
+
+def test_the_task_list_is_the_issues() -> None:
+    assert set(TASKS) == set(SPEC)
+
+
+@pytest.mark.parametrize("name", sorted(SPEC))
+def test_canonical_names(name: str) -> None:
+    task = resolve_task(name)
+    assert task.name == name
+    assert (task.task_type, task.rule) == SPEC[name]
+    assert task.rule is None or task.rule in RULES
+
+
+HUB_NAMES = [
+    # verl's example data and the usual hub dataset ids
+    ("openai/gsm8k", "gsm8k"),
+    ("lighteval/MATH", "math"),
+    ("DigitalLearningGmbH/MATH-lighteval", "math"),
+    ("HuggingFaceH4/MATH-500", "math"),
+    ("HuggingFaceH4/aime_2024", "aime24"),
+    ("aime2024", "aime24"),
+    ("cais/mmlu", "mmlu"),
+    ("allenai/ai2_arc", "arc_challenge"),
+    ("Idavidrein/gpqa", "gpqa"),
+    ("tau/commonsense_qa", "commonsenseqa"),
+    ("allenai/winogrande", "winogrande"),
+    ("ucinlp/drop", "drop"),
+    ("EdinburghNLP/xsum", "xsum"),
+    ("WizardLMTeam/WizardLM_evol_instruct_70k", "alpaca_evol_instruct"),
+    # case and surrounding whitespace do not matter
+    ("  GSM8K ", "gsm8k"),
+    ("OPENAI/GSM8K", "gsm8k"),
+]
+
+
+@pytest.mark.parametrize(("data_source", "name"), HUB_NAMES)
+def test_hub_aliases(data_source: str, name: str) -> None:
+    assert resolve_task(data_source).name == name
+
+
+def test_aliases_are_unique() -> None:
+    keys = [key.lower() for task in TASKS.values() for key in (task.name, *task.aliases)]
+    assert len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize("data_source", ["", "gsm8k_v2", "openai/gsm8k/extra", "squad", "mmlu-pro"])
+def test_unknown_data_source_is_an_error(data_source: str) -> None:
+    with pytest.raises(UnknownDataSource, match="unknown data_source") as info:
+        resolve_task(data_source)
+    assert isinstance(info.value, ValueError)
+    assert "gsm8k" in str(info.value) and "xsum" in str(info.value)  # lists what is known
+
+
+def test_prompts() -> None:
+    for tag in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE, REFINE_OPEN, REFINE_CLOSE):
+        assert tag in PASR_SYSTEM_PROMPT
+        assert tag not in STANDARD_SYSTEM_PROMPT
+    question = "What is 2+2?"
+    assert pasr_messages(question) == [
+        {"role": "system", "content": PASR_SYSTEM_PROMPT},
+        {"role": "user", "content": question},
+    ]
+    assert standard_messages(question)[0]["content"] == STANDARD_SYSTEM_PROMPT
+    assert standard_messages(question)[1] == {"role": "user", "content": question}
+
+
+@pytest.mark.parametrize("task_type", list(TaskType))
+def test_judge_system_prompt(task_type: TaskType) -> None:
+    prompt = judge_system_prompt(task_type, "<<<ANSWER-1f2e>>>", "<<<END-1f2e>>>")
+    assert prompt.startswith(JUDGE_INSTRUCTIONS[task_type])
+    assert "<<<ANSWER-1f2e>>>" in prompt and "<<<END-1f2e>>>" in prompt
+    assert "{open}" not in prompt and "{close}" not in prompt
+
+
+def test_summary_judge_is_graded_and_the_others_binary() -> None:
+    assert "0 to 1" in JUDGE_INSTRUCTIONS[TaskType.SUMMARY]
+    for task_type in (TaskType.GENERAL, TaskType.MULTIPLE_CHOICE):
+        assert "Output 1" in JUDGE_INSTRUCTIONS[task_type] and "output 0" in JUDGE_INSTRUCTIONS[task_type]
