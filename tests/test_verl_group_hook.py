@@ -34,6 +34,7 @@ from verl_fakes import ScriptedLLMClient  # noqa: E402
 from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply  # noqa: E402
 from recipe.pasr.tasks import TASKS, pasr_messages, standard_messages  # noqa: E402
 from recipe.pasr.verl.agent_loop import PasrAgentLoopManager  # noqa: E402
+from recipe.pasr.verl.trainer import PASR_TRAINERS, step_metrics  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -105,7 +106,11 @@ class Env:
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         tests_dir = str(Path(__file__).parent)
         python_path = os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")]))
-        ray.init(num_cpus=8, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": python_path}})
+        # Ray starts with the recipe's own runtime_env (its worker_process_setup_hook), as main_ppo does.
+        runtime_env = OmegaConf.to_container(compose_config(self.model_dir).ray_kwargs.ray_init.runtime_env)
+        runtime_env = {k: v for k, v in runtime_env.items() if v is not None}
+        runtime_env["env_vars"] = {"PYTHONPATH": python_path}
+        ray.init(num_cpus=8, include_dashboard=False, runtime_env=runtime_env)
         self.judge = JudgeInThread(judge_by_answer)
         # The reward workers of the module are configured with the judge; rule-scored tasks never call it.
         self.base_config = compose_config(
@@ -147,7 +152,11 @@ class Env:
         return batch
 
     def run(self, manager: PasrAgentLoopManager, batch, partition: str) -> dict[str, list[dict]]:
-        """Generate, then read back what training would see, grouped by prompt uid."""
+        """Generate, then read back what training would see, grouped by prompt uid.
+
+        Also computes the trainer's ``pasr/*`` step metrics on the same TransferQueue rows
+        (``self.last_metrics``).
+        """
         uids = list(batch["uid"])
         tags = [{"is_prompt": True, "status": "pending", "global_steps": 1} for _ in uids]
         tq.kv_batch_put(keys=uids, partition_id=partition, tags=tags)
@@ -174,6 +183,7 @@ class Env:
             row["text"] = self.tokenizer.decode(responses[index], skip_special_tokens=True).strip()
             row["key"] = key
             groups.setdefault(data["uid"][index], []).append(row)
+        self.last_metrics = step_metrics(meta)
         tq.kv_clear(keys=meta.keys, partition_id=partition)
         tq.kv_clear(keys=uids, partition_id=partition)
         return groups
@@ -244,6 +254,16 @@ def test_in_group_bonus_reaches_training_rewards(env):
     plain_only = next(g for g in groups.values() if {r["text"] for r in g} == {PLAIN_RIGHT, PLAIN_WRONG})
     assert all(r["refine_bonus"] == 0 and r["baseline"] == pytest.approx(0.5) for r in plain_only)
 
+    # The trainer's pasr/* metrics over the same rows: 24 responses, 11 refining (3 + 8 + 0).
+    metrics = env.last_metrics
+    assert metrics["pasr/refine_rate"] == pytest.approx(11 / 24)
+    assert metrics["pasr/refine_win_rate"] == pytest.approx(2 / 11)
+    assert metrics["pasr/refine_loss_rate"] == pytest.approx(1 / 11)
+    assert metrics["pasr/refine_tie_rate"] == 0.0
+    assert metrics["pasr/baseline_missing_rate"] == pytest.approx(8 / 11)  # the all-refining group
+    assert metrics["pasr/format_ok_rate"] == pytest.approx(22 / 24)
+    assert metrics["pasr/judge_failures"] == 0.0
+
     # verl's own GRPO on exactly what training reads: refining-and-right is the best response of its group.
     scores = torch.tensor([[r["rm_score"]] for r in mixed_group])
     advantages, _ = compute_grpo_outcome_advantage(
@@ -298,3 +318,42 @@ def test_validation_scores_with_the_same_reward_and_errors_surface(env):
     errors = manager.take_errors()
     assert errors and all("no_such_source" in error for error in errors)
     assert manager.take_errors() == []  # taken once
+
+
+def test_trainer_modes_are_registered_in_every_ray_worker(env):
+    @ray.remote
+    def trainer_for(mode: str) -> str:
+        from verl.trainer.ppo.v1 import get_trainer_cls
+
+        return get_trainer_cls(mode).__name__
+
+    names = ray.get([trainer_for.remote(mode) for mode in ("pasr_sync", "pasr_colocate_async", "pasr_separate_async")])
+    assert names == ["PasrPPOTrainerSync", "PasrPPOTrainerColocateAsync", "PasrPPOTrainerSeparateAsync"]
+
+
+def test_pasr_trainer_is_verl_sync_plus_metrics_and_stops_on_reward_errors(env, monkeypatch):
+    from verl.trainer.ppo.v1 import PPOTrainer
+    from verl.trainer.ppo.v1.replay_buffer import ReplayBufferAsync
+
+    config = compose_config(env.model_dir)
+    trainer = PASR_TRAINERS["pasr_sync"](config)
+    assert trainer.trainer_mode == "sync" and config.trainer.v1.trainer_mode == "sync"
+    assert type(trainer.replay_buffer) is ReplayBuffer and not isinstance(trainer.replay_buffer, ReplayBufferAsync)
+
+    monkeypatch.setattr(PPOTrainer, "_compute_metrics", lambda self, *args: None)  # verl's GPU-step metrics
+
+    class Manager:
+        def __init__(self, errors: list[str]) -> None:
+            self.errors = errors
+
+        def take_errors(self) -> list[str]:
+            return self.errors
+
+    empty_batch = type("Meta", (), {"keys": [], "tags": [], "partition_id": "train"})()
+    trainer.agent_loop_manager = Manager([])
+    metrics: dict = {}
+    trainer._compute_metrics(empty_batch, metrics, {}, 1, 0)
+    assert metrics == {}
+    trainer.agent_loop_manager = Manager(["uid x: JudgeFailureError: judge failure rate 9/50 exceeds 10%"])
+    with pytest.raises(RuntimeError, match="judge failure rate"):
+        trainer._compute_metrics(empty_batch, {}, {}, 3, 0)

@@ -24,7 +24,10 @@ class Role(StrEnum):
 class BaselineMode(StrEnum):
     IN_GROUP = "in_group"  # mean acc of the group's non-refining policy responses (no extra rollouts)
     PAIRED = "paired"  # mean acc of separately generated standard responses (the paper's way)
-    PRECOMPUTED = "precomputed"  # a per-prompt ``baseline_acc`` carried in the data
+    # A per-prompt ``baseline_acc`` carried in the data. With 0/1 accuracy an exact mean never ties,
+    # so every correct refined answer wins: recipe.pasr.simulate shows this teaches refining on easy
+    # questions even where it hurts. Prefer a mean of a few standard samples.
+    PRECOMPUTED = "precomputed"
 
 
 class BaselineSource(StrEnum):
