@@ -316,3 +316,10 @@ async def test_empty_answer_block_counts_as_no_answer() -> None:
     sample, _ = await scorer.score(request("<think>t</think><answer>  </answer>", **XSUM))
     assert judge.calls == []
     assert sample.scorer == "none"
+
+
+def test_standard_response_from_a_thinking_model_is_scored_after_its_reasoning() -> None:
+    scorer = SampleScorer(RewardConfig(), ScorerMode.RULE)
+    request = ScoreRequest("<think> maybe 18 </think> The answer is 12.", "#### 12", "gsm8k", role=Role.STANDARD)
+    sample, _ = scorer.score_rule(request)
+    assert sample.answer == "The answer is 12." and sample.acc == 1.0

@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 
-from recipe.pasr.response import ParsedResponse, parse_response
+from recipe.pasr.response import THINK_CLOSE, ParsedResponse, parse_response
 from recipe.pasr.reward import RewardConfig, Role, SampleScore
 from recipe.pasr.scoring.judge import JudgeClient
 from recipe.pasr.scoring.rules import RULES
@@ -73,7 +73,10 @@ class SampleScorer:
         """Structure part of the score, and the text to judge (None when there is no answer)."""
         role = Role(request.role)
         if role is Role.STANDARD:
-            answer = request.response.strip() or None
+            # A thinking-mode model (Qwen3) answers a standard prompt after its own </think>.
+            text = request.response
+            closed = text.rfind(THINK_CLOSE)
+            answer = (text[closed + len(THINK_CLOSE) :] if closed >= 0 else text).strip() or None
             sample = SampleScore(role=role, answer=answer, baseline_acc=request.baseline_acc)
             return sample, None, answer
         parsed = parse_response(request.response, request.prompt_tail)

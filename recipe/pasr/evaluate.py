@@ -1,0 +1,673 @@
+"""Evaluate a model on the prepared tasks: generate, score with the reward core, report.
+
+``python -m recipe.pasr.evaluate --data-dir DATA --model PATH --mode pasr --output-dir RUN`` generates
+for every record of ``DATA/<task>.parquet`` (written by ``data_prep/prepare_eval.py``) and scores it
+with :class:`recipe.pasr.scoring.sample.SampleScorer`, the same code that computes the training reward:
+
+* ``pasr``: the PASR system prompt; the response is parsed and its ``<answer>`` scored (role policy);
+* ``standard``: the plain prompt; the whole response is the answer (role standard);
+* ``self_refine``: the post-hoc baseline: a standard answer, then a second turn asking the model to
+  review and revise it; the revision is scored, the first answer too (``initial``).
+
+The run directory holds ``config.json``, ``records.jsonl`` (one line per question and sample, appended
+as they finish), ``results.json`` and ``results.md``. Rerunning the same command resumes: finished
+records are not regenerated, and records whose judge call failed are re-scored from their stored
+response. A run directory refuses settings that would change its generations (another model, mode or
+decoding); scoring settings can change only with ``--rescore``, which re-scores every stored record.
+
+``python -m recipe.pasr.evaluate compare RUN_A RUN_B --output-dir CMP`` compares two runs (A the
+baseline): ``comparison.md``, ``comparison.json`` and ``comparison.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import sys
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from recipe.pasr.backends import (
+    Backend,
+    Generation,
+    GenerationError,
+    GenRequest,
+    HFBackend,
+    Messages,
+    OpenAIBackend,
+    Sampling,
+    VLLMBackend,
+    closed_think_warning,
+    parse_chat_template_kwargs,
+)
+from recipe.pasr.eval_report import (
+    average,
+    compare,
+    comparison_markdown,
+    comparison_plot,
+    results_markdown,
+    task_metrics,
+)
+from recipe.pasr.reward import RewardConfig, Role, result_record, score_group
+from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig
+from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
+from recipe.pasr.tasks import resolve_task
+
+MODES = ("pasr", "standard", "self_refine")
+PAPER_TASKS = (
+    "mmlu",
+    "drop",
+    "xsum",
+    "gsm8k",
+    "math",
+    "aime24",
+    "arc_challenge",
+    "gpqa",
+    "winogrande",
+    "commonsenseqa",
+)
+REVISE_PROMPT = (
+    "Review your previous answer carefully. If you find a mistake, a gap or anything that could be better, "
+    "correct it; then give your complete final answer."
+)
+DEFAULT_BATCH = {"hf": 8, "vllm": 512, "openai": 64}
+RECORDS, CONFIG, RESULTS, RESULTS_MD = "records.jsonl", "config.json", "results.json", "results.md"
+# Settings that change what is generated: a run directory never mixes records made under different ones.
+GENERATION_KEYS = (
+    "model",
+    "api_model",
+    "backend",
+    "mode",
+    "temperature",
+    "top_p",
+    "max_new_tokens",
+    "num_samples",
+    "seed",
+    "chat_template_kwargs",
+)
+SCORING_KEYS = ("scorer", "judge_model", "score_invalid_format")
+
+Record = dict[str, Any]
+Key = tuple[str, int, int]
+
+
+class RunError(RuntimeError):
+    """A run cannot start or continue as asked (message says what to do)."""
+
+
+# --- the evaluation items ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One question of a task and one sample index: the unit that is generated, scored and recorded."""
+
+    task: str
+    index: int
+    sample: int
+    question: str
+    ground_truth: str
+    pasr_prompt: Messages
+    standard_prompt: Messages
+
+    @property
+    def key(self) -> Key:
+        return self.task, self.index, self.sample
+
+    def seed(self, base: int, turn: int = 0) -> int:
+        """A per-item sampling seed, so a resumed run draws the same as an uninterrupted one."""
+        return zlib.crc32(f"{base}/{self.task}/{self.index}/{self.sample}/{turn}".encode())
+
+
+def load_items(data_dir: Path, task: str, limit: int | None, num_samples: int) -> list[Item]:
+    """The first ``limit`` records of ``DATA/<task>.parquet``, ``num_samples`` items each."""
+    import pyarrow.parquet as pq
+
+    path = data_dir / f"{task}.parquet"
+    rows = pq.read_table(path).to_pylist()[:limit]
+    items = []
+    for row in rows:
+        if resolve_task(row["data_source"]).name != task:
+            raise RunError(f"{path}: a row has data_source {row['data_source']!r}, expected {task!r}")
+        extra = row["extra_info"]
+        for sample in range(num_samples):
+            items.append(
+                Item(
+                    task,
+                    int(extra["index"]),
+                    sample,
+                    extra["question"],
+                    row["reward_model"]["ground_truth"],
+                    [dict(m) for m in row["prompt"]],
+                    [dict(m) for m in extra["standard_prompt"]],
+                )
+            )
+    return items
+
+
+# --- records file -----------------------------------------------------------------------------------
+
+
+def record_key(record: Mapping[str, Any]) -> Key:
+    return record["task"], int(record["index"]), int(record["sample"])
+
+
+def load_records(path: Path, *, repair: bool = False) -> dict[Key, Record]:
+    """Records of a run, the last line per key winning (a re-scored record is appended after the old one).
+
+    A final line without its newline is the trace of an interrupted write: with ``repair`` the file is
+    cut back to its last complete line (that record is generated again), otherwise it is ignored.
+    A broken line anywhere else is an error.
+    """
+    if not path.is_file():
+        return {}
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    if repair and len(complete) < len(data):
+        print(f"warning: {path}: dropping an incomplete last line (interrupted write)", file=sys.stderr)
+        with path.open("r+b") as handle:
+            handle.truncate(len(complete))
+    records: dict[Key, Record] = {}
+    for number, line in enumerate(complete.decode("utf-8").splitlines(), start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RunError(f"{path}:{number}: not a JSON record ({exc.msg})") from None
+        records[record_key(record)] = record
+    return records
+
+
+class RecordWriter:
+    """Appends records to ``records.jsonl`` and flushes, so an interruption loses at most a batch."""
+
+    def __init__(self, path: Path) -> None:
+        self._handle = path.open("a", encoding="utf-8")
+
+    def write(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def compact(path: Path, records: Mapping[Key, Record]) -> None:
+    """Rewrite the records file sorted and deduplicated (atomic), so equal runs give equal files."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for key in sorted(records):
+            handle.write(json.dumps(records[key], ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+# --- scoring ----------------------------------------------------------------------------------------
+
+
+class Scorer:
+    """Scores responses through the reward core; rules run inline (math-verify's timeout needs the main
+    thread), judge calls concurrently."""
+
+    def __init__(self, mode: ScorerMode, judge: JudgeClient | None, score_invalid_format: bool) -> None:
+        self.config = RewardConfig(score_invalid_format=score_invalid_format)
+        self.sample_scorer = SampleScorer(self.config, mode, judge)
+
+    def needs_judge(self, task: str) -> bool:
+        """Whether ``task`` is judged; raises :class:`ScorerSetupError` if it cannot be scored."""
+        return self.sample_scorer.uses_judge(resolve_task(task))
+
+    async def score(self, item_fields: Mapping[str, Any], response: str, prompt_tail: str, role: Role) -> Record:
+        request = ScoreRequest(
+            response=response,
+            ground_truth=item_fields["ground_truth"],
+            data_source=item_fields["task"],
+            question=item_fields["question"],
+            role=role,
+            prompt_tail=prompt_tail,
+        )
+        if self.needs_judge(item_fields["task"]):
+            sample, parsed = await self.sample_scorer.score(request)
+        else:
+            sample, parsed = self.sample_scorer.score_rule(request)
+        fields = result_record(sample, score_group([sample], self.config)[0])
+        fields["refine_positions"] = parsed.refine_positions() if parsed is not None else []
+        return fields
+
+    async def score_record(self, record: Record) -> Record:
+        """(Re-)score a record from its stored response(s); generation fields are kept."""
+        role = Role.POLICY if record["mode"] == "pasr" else Role.STANDARD
+        scored = {**record, **await self.score(record, record["response"], record["prompt_tail"], role)}
+        if "initial" in record:
+            initial = record["initial"]
+            fields = await self.score(record, initial["response"], record["prompt_tail"], Role.STANDARD)
+            scored["initial"] = {"response": initial["response"], "tokens": initial["tokens"], **_brief(fields)}
+        return scored
+
+
+def _brief(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: fields[key] for key in ("answer", "extracted", "scorer", "acc", "judge_failed", "judge_error")}
+
+
+# --- generation -------------------------------------------------------------------------------------
+
+
+async def generate(backend: Backend, items: Sequence[Item], mode: str, sampling: Sampling, seed: int) -> list[Record]:
+    """Generate for a batch of items; returns unscored records."""
+    if mode == "pasr":
+        requests = [GenRequest(item.pasr_prompt, item.seed(seed)) for item in items]
+    else:
+        requests = [GenRequest(item.standard_prompt, item.seed(seed)) for item in items]
+    first = await backend.generate(requests, sampling)
+    if mode != "self_refine":
+        return [
+            _record(item, mode, request.messages, gen, None)
+            for item, request, gen in zip(items, requests, first, strict=True)
+        ]
+    revise = [
+        GenRequest(
+            [
+                *item.standard_prompt,
+                {"role": "assistant", "content": gen.text},
+                {"role": "user", "content": REVISE_PROMPT},
+            ],
+            item.seed(seed, turn=1),
+        )
+        for item, gen in zip(items, first, strict=True)
+    ]
+    second = await backend.generate(revise, sampling)
+    return [
+        _record(item, mode, item.standard_prompt, final, initial)
+        for item, initial, final in zip(items, first, second, strict=True)
+    ]
+
+
+def _record(item: Item, mode: str, prompt: Messages, final: Generation, initial: Generation | None) -> Record:
+    turns = [final] if initial is None else [initial, final]
+    record: Record = {
+        "task": item.task,
+        "index": item.index,
+        "sample": item.sample,
+        "mode": mode,
+        "question": item.question,
+        "ground_truth": item.ground_truth,
+        "prompt": prompt,
+        "prompt_tail": turns[0].prompt_tail,
+        "response": final.text,
+        "tokens": sum(gen.num_tokens for gen in turns),
+        "finish_reason": "length" if any(gen.finish_reason == "length" for gen in turns) else "stop",
+    }
+    if initial is not None:
+        record["initial"] = {"response": initial.text, "tokens": initial.num_tokens}
+    return record
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunConfig:
+    model: str
+    api_model: str | None
+    backend: str
+    mode: str
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    num_samples: int
+    seed: int
+    chat_template_kwargs: dict[str, Any]
+    scorer: str
+    judge_model: str | None
+    score_invalid_format: bool
+
+    @property
+    def sampling(self) -> Sampling:
+        return Sampling(self.temperature, self.top_p, self.max_new_tokens)
+
+
+def check_resume(run_dir: Path, config: RunConfig, rescore: bool) -> None:
+    """Refuse to mix records generated (or scored, without ``--rescore``) under different settings."""
+    path = run_dir / CONFIG
+    if not path.is_file():
+        return
+    old, new = json.loads(path.read_text()), asdict(config)
+    changed = [k for k in GENERATION_KEYS if old.get(k) != new[k]]
+    if changed:
+        details = ", ".join(f"{k}: {old.get(k)!r} → {new[k]!r}" for k in changed)
+        raise RunError(f"{run_dir} holds a run generated with other settings ({details}); use a new --output-dir")
+    rescored = [k for k in SCORING_KEYS if old.get(k) != new[k]]
+    if rescored and not rescore:
+        details = ", ".join(f"{k}: {old.get(k)!r} → {new[k]!r}" for k in rescored)
+        raise RunError(f"{run_dir} was scored with other settings ({details}); add --rescore to re-score all records")
+
+
+async def evaluate(
+    config: RunConfig,
+    backend_factory: Any,
+    scorer: Scorer,
+    *,
+    data_dir: Path,
+    tasks: Sequence[str],
+    run_dir: Path,
+    limit: int | None,
+    batch_size: int,
+    rescore: bool,
+    skipped: Mapping[str, str],
+) -> dict[str, Any]:
+    """Resume or start the run in ``run_dir``; returns the results (also written as JSON and markdown).
+
+    ``backend_factory()`` is called only if something is left to generate, so a finished run can be
+    re-scored or re-reported without loading the model.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    check_resume(run_dir, config, rescore)
+    (run_dir / CONFIG).write_text(json.dumps(asdict(config), indent=2) + "\n")
+    records_path = run_dir / RECORDS
+    records = load_records(records_path, repair=True)
+    items = {task: load_items(data_dir, task, limit, config.num_samples) for task in tasks}
+    wanted = [item.key for task_items in items.values() for item in task_items]
+    for task_items in items.values():
+        for item in task_items:
+            old = records.get(item.key)
+            if old is not None and old["question"] != item.question:
+                raise RunError(f"{records_path}: record {item.key} was made for another question; the data changed")
+    writer = RecordWriter(records_path)
+    backend: Backend | None = None
+    warned = False
+    try:
+        stale = [records[k] for k in wanted if k in records and (rescore or _judge_failed(records[k]))]
+        for start in tqdm(range(0, len(stale), batch_size), desc="re-scoring", unit="batch", disable=not stale):
+            batch = await asyncio.gather(*(scorer.score_record(r) for r in stale[start : start + batch_size]))
+            writer.write(batch)
+            records.update((record_key(r), r) for r in batch)
+        for task, task_items in items.items():
+            progress = tqdm(
+                total=len(task_items), desc=task, unit="rec", initial=sum(i.key in records for i in task_items)
+            )
+            for start in range(0, len(task_items), batch_size):  # fixed batches: a resumed run batches alike
+                pending = [i for i in task_items[start : start + batch_size] if i.key not in records]
+                if not pending:
+                    continue
+                backend = backend or backend_factory()
+                fresh = await generate(backend, pending, config.mode, config.sampling, config.seed)
+                warning = closed_think_warning(fresh[0]["prompt_tail"]) if config.mode == "pasr" else None
+                if warning and not warned:
+                    tqdm.write(f"WARNING: {warning}", file=sys.stderr)
+                    warned = True
+                scored = await asyncio.gather(*(scorer.score_record(r) for r in fresh))
+                writer.write(scored)
+                records.update((record_key(r), r) for r in scored)
+                progress.update(len(pending))
+            progress.close()
+    finally:
+        writer.close()
+        if backend is not None:
+            await backend.aclose()
+    compact(records_path, records)
+    return write_results(run_dir, config, [records[k] for k in wanted], tasks, skipped)
+
+
+def _judge_failed(record: Mapping[str, Any]) -> bool:
+    return bool(record.get("judge_failed") or (record.get("initial") or {}).get("judge_failed"))
+
+
+def write_results(
+    run_dir: Path, config: RunConfig, records: Sequence[Record], tasks: Sequence[str], skipped: Mapping[str, str]
+) -> dict[str, Any]:
+    """Results of this invocation's items (the run directory may hold more, e.g. from a larger --limit)."""
+    by_task: dict[str, list[Record]] = {task: [] for task in tasks}
+    for record in records:
+        by_task[record["task"]].append(record)
+    per_task = {task: task_metrics(rows) for task, rows in by_task.items() if rows}
+    results = {
+        "config": asdict(config),
+        "tasks": per_task,
+        "average": average(per_task),
+        "skipped_tasks": dict(skipped),
+    }
+    (run_dir / RESULTS).write_text(json.dumps(results, indent=2) + "\n")
+    (run_dir / RESULTS_MD).write_text(results_markdown(results))
+    return results
+
+
+# --- command line -----------------------------------------------------------------------------------
+
+
+def _default_backend(args: argparse.Namespace) -> str:
+    if args.base_url:
+        return "openai"
+    if importlib.util.find_spec("vllm") is not None:
+        import torch
+
+        if torch.cuda.is_available():
+            return "vllm"
+    return "hf"
+
+
+def _backend_factory(args: argparse.Namespace, backend: str) -> Any:
+    kwargs = args.chat_template_kwargs
+    if backend == "openai":
+        model = args.api_model or args.model
+        return lambda: OpenAIBackend(
+            args.base_url,
+            model,
+            api_key_env=args.api_key_env,
+            concurrency=args.concurrency,
+            chat_template_kwargs=kwargs,
+        )
+    if backend == "vllm":
+        return lambda: VLLMBackend(
+            args.model,
+            dtype=args.dtype,
+            tensor_parallel_size=args.tensor_parallel_size,
+            gpu_memory_utilization=args.gpu_memory_utilization,
+            max_model_len=args.max_model_len,
+            seed=args.seed,
+            chat_template_kwargs=kwargs,
+        )
+    return lambda: HFBackend(args.model, dtype=args.dtype, chat_template_kwargs=kwargs)
+
+
+def _judge(args: argparse.Namespace) -> JudgeClient | None:
+    if not args.judge_url:
+        return None
+    if not args.judge_model:
+        raise RunError("--judge-url needs --judge-model (the model name the judge server serves)")
+    return JudgeClient(
+        JudgeConfig(
+            url=args.judge_url,
+            model=args.judge_model,
+            api_key_env=args.judge_api_key_env,
+            max_concurrency=args.judge_concurrency,
+        )
+    )
+
+
+def _scorable_tasks(scorer: Scorer, tasks: Sequence[str], skip_judged: bool) -> tuple[list[str], dict[str, str]]:
+    """Tasks that can be scored; the others are an error up front, or skipped (and reported) on request."""
+    kept, skipped = [], {}
+    for task in tasks:
+        try:
+            scorer.needs_judge(task)
+            kept.append(task)
+        except ScorerSetupError as error:
+            skipped[task] = str(error)
+    if skipped and not skip_judged:
+        raise RunError(
+            f"cannot score {', '.join(skipped)}: {next(iter(skipped.values()))}. Pass --judge-url and "
+            "--judge-model, or --skip-judged-tasks to leave these tasks out (they are reported as skipped)"
+        )
+    return kept, skipped
+
+
+def run_main(args: argparse.Namespace) -> int:
+    backend = args.backend if args.backend != "auto" else _default_backend(args)
+    if backend == "openai" and not args.base_url:
+        raise RunError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+    if backend != "openai" and not args.model:
+        raise RunError(f"the {backend} backend needs --model (an HF id or a local checkpoint directory)")
+    if backend == "openai" and not (args.api_model or args.model):
+        raise RunError("the openai backend needs --api-model (the served model name) or --model")
+    missing = [t for t in args.tasks if not (args.data_dir / f"{t}.parquet").is_file()]
+    if missing:
+        raise RunError(
+            f"{args.data_dir} has no {', '.join(f'{t}.parquet' for t in missing)}; run data_prep/prepare_eval.py"
+        )
+    config = RunConfig(
+        model=args.model or args.api_model,
+        api_model=args.api_model if backend == "openai" else None,
+        backend=backend,
+        mode=args.mode,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        num_samples=args.num_samples,
+        seed=args.seed,
+        chat_template_kwargs=args.chat_template_kwargs,
+        scorer=args.scorer,
+        judge_model=args.judge_model if args.judge_url else None,
+        score_invalid_format=args.score_invalid_format,
+    )
+    judge = _judge(args)
+    scorer = Scorer(ScorerMode(args.scorer), judge, args.score_invalid_format)
+    tasks, skipped = _scorable_tasks(scorer, args.tasks, args.skip_judged_tasks)
+
+    async def main() -> dict[str, Any]:
+        try:
+            return await evaluate(
+                config,
+                _backend_factory(args, backend),
+                scorer,
+                data_dir=args.data_dir,
+                tasks=tasks,
+                run_dir=args.output_dir,
+                limit=args.limit,
+                batch_size=args.batch_size or DEFAULT_BATCH[backend],
+                rescore=args.rescore,
+                skipped=skipped,
+            )
+        finally:
+            if judge is not None:
+                await judge.aclose()
+
+    results = asyncio.run(main())
+    print(results_markdown(results))
+    failures = results["average"]["judge_failures"]
+    if failures:
+        print(f"WARNING: {failures} judge failure(s); rerun the same command to re-score them", file=sys.stderr)
+    return 0
+
+
+def compare_main(args: argparse.Namespace) -> int:
+    runs = [Path(run) for run in args.runs]
+    results = []
+    for run in runs:
+        if not (run / RESULTS).is_file():
+            raise RunError(f"{run} has no {RESULTS}: not a finished evaluation run")
+        results.append(json.loads((run / RESULTS).read_text()))
+    labels = tuple(args.labels or [f"{run.name} ({r['config']['mode']})" for run, r in zip(runs, results, strict=True)])
+    records = [list(load_records(run / RECORDS).values()) for run in runs]
+    comparison = compare(results[0], results[1], records[0], records[1])
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "comparison.json").write_text(json.dumps({"labels": labels, **comparison}, indent=2) + "\n")
+    markdown = comparison_markdown(comparison, labels)
+    (out / "comparison.md").write_text(markdown)
+    comparison_plot(comparison, labels, out / "comparison.png")
+    print(markdown)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m recipe.pasr.evaluate",
+        description=__doc__.split("\n\n")[0],
+        epilog="Without a command, run is assumed: python -m recipe.pasr.evaluate --data-dir ... (see run --help).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="generate and score (the default command)")
+    data = run.add_argument_group("data")
+    data.add_argument(
+        "--data-dir", type=Path, required=True, help="<task>.parquet files from data_prep/prepare_eval.py"
+    )
+    data.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS), metavar="TASK", help="default: the ten")
+    data.add_argument("--limit", type=int, help="first N records of each task")
+    data.add_argument("--output-dir", type=Path, required=True, help="run directory (resumed if it exists)")
+    gen = run.add_argument_group("generation")
+    gen.add_argument("--model", help="HF id or checkpoint dir (hf, vllm); a label for openai")
+    gen.add_argument("--mode", choices=MODES, default="pasr")
+    gen.add_argument(
+        "--backend",
+        choices=("auto", "vllm", "openai", "hf"),
+        default="auto",
+        help="auto: openai with --base-url, else vllm where it and a GPU exist, else hf",
+    )
+    gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (paper)")
+    gen.add_argument("--top-p", type=float, default=1.0)
+    gen.add_argument("--max-new-tokens", type=int, default=1500, help="per turn (paper: 1500)")
+    gen.add_argument("--num-samples", type=int, default=1, help="samples per question (paper: 1)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument(
+        "--chat-template-kwargs",
+        type=parse_chat_template_kwargs,
+        default={},
+        help="JSON, e.g. '{\"enable_thinking\": true}' for Qwen3",
+    )
+    gen.add_argument("--batch-size", type=int, help=f"records per generation batch (default {DEFAULT_BATCH})")
+    gen.add_argument("--dtype", default="auto", help="hf, vllm")
+    gen.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm")
+    gen.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="vllm")
+    gen.add_argument("--max-model-len", type=int, help="vllm")
+    gen.add_argument("--base-url", help="openai: server base URL, e.g. http://127.0.0.1:8000/v1")
+    gen.add_argument("--api-model", help="openai: served model name (default --model)")
+    gen.add_argument("--api-key-env", default="OPENAI_API_KEY", help="openai: env variable holding the key")
+    gen.add_argument("--concurrency", type=int, default=32, help="openai: requests in flight")
+    score = run.add_argument_group("scoring")
+    score.add_argument(
+        "--scorer",
+        choices=[m.value for m in ScorerMode],
+        default="auto",
+        help="auto: rules where verifiable, the judge otherwise",
+    )
+    score.add_argument("--judge-url", help="OpenAI-compatible judge base URL")
+    score.add_argument("--judge-model")
+    score.add_argument("--judge-api-key-env", default="PASR_JUDGE_API_KEY")
+    score.add_argument("--judge-concurrency", type=int, default=64)
+    score.add_argument("--skip-judged-tasks", action="store_true", help="without a judge: leave judged tasks out")
+    score.add_argument(
+        "--score-invalid-format",
+        action="store_true",
+        help="pasr: score the answer block of a malformed response (default: acc 0)",
+    )
+    score.add_argument("--rescore", action="store_true", help="re-score every stored record (no regeneration)")
+    cmp = commands.add_parser("compare", help="compare two runs: baseline first")
+    cmp.add_argument("runs", nargs=2, metavar="RUN", help="baseline run dir, then candidate run dir")
+    cmp.add_argument("--output-dir", required=True)
+    cmp.add_argument("--labels", nargs=2, metavar="LABEL")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("run", "compare", "-h", "--help"):
+        argv.insert(0, "run")
+    args = build_parser().parse_args(argv)
+    try:
+        return run_main(args) if args.command == "run" else compare_main(args)
+    except (RunError, GenerationError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        if isinstance(error, GenerationError):
+            print("finished records are kept; rerun the same command to resume", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

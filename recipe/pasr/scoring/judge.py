@@ -1,0 +1,522 @@
+"""Async LLM-judge client for ``r_acc`` on open-domain tasks.
+
+The judge is any OpenAI-compatible chat-completions endpoint (a vLLM/SGLang server next to the
+trainer, or a hosted API). Three properties matter more than anything else here, because the judge
+score *is* the reward:
+
+* **A failure is never a score.** The reference implementation turned an unparseable judge reply into
+  0, which silently trains the policy against the judge's formatting hiccups. Here every problem
+  (connection refused, timeout, 4xx/5xx, malformed JSON, a reply that is not exactly one number in
+  [0, 1]) ends as ``JudgeVerdict(failed=True, score=None, error=...)``; the caller decides what a
+  missing score means (drop the sample, mask the group, ...). :meth:`JudgeClient.score` does not
+  raise for request problems.
+* **The policy cannot talk to the judge.** The judged answer is fenced between markers carrying a
+  fresh random nonce per request, and marker-like sequences inside the answer are neutralised, so
+  the answer can neither close the fence nor imitate the instructions (:func:`build_judge_messages`).
+* **Throughput.** Rollout batches produce thousands of judge calls per step; the reference made them
+  one at a time. This client keeps up to ``max_concurrency`` requests in flight over one keep-alive
+  connection pool and spends little CPU per request: raw aiohttp instead of the openai SDK (measured
+  ~2x the CPU per request), bytes built once per request, no validation models.
+
+Retry policy: connection errors, timeouts, HTTP 429 and 5xx are retried with capped exponential
+backoff and full jitter (``Retry-After`` is honoured for 429/503, up to the cap). Other 4xx fail at
+once: a bad request, wrong model name or bad key will not get better by repeating it. A 200 whose
+reply does not parse is *not* retried: at the default temperature 0 the same prompt gives the same
+reply, so a retry would spend a request to get the same failure; it is reported as a failure and
+counted instead.
+
+The API key is read from the environment variable named by ``JudgeConfig.api_key_env`` and sent as
+``Authorization: Bearer``. It never appears in a repr, a log line, a verdict or an error message
+(error texts taken from a server response are scrubbed of it too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import random
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from recipe.pasr.tasks import TaskType, judge_system_prompt
+
+try:  # optional: faster than json on the ~6 KB request bodies; not a dependency
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised only where orjson is absent
+    _orjson = None
+
+__all__ = [
+    "JudgeClient",
+    "JudgeConfig",
+    "JudgeReplyError",
+    "JudgeVerdict",
+    "build_judge_messages",
+    "parse_judge_reply",
+]
+
+logger = logging.getLogger(__name__)
+
+_BACKOFF_CAP_S = 8.0
+_RESERVED_BODY_KEYS = frozenset({"model", "messages"})
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})  # other 5xx are retried too, see _retryable_status
+
+
+if _orjson is not None:
+
+    def _dumps(obj: Any) -> bytes:
+        return _orjson.dumps(obj)
+
+    _loads = _orjson.loads
+else:  # pragma: no cover
+
+    def _dumps(obj: Any) -> bytes:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+    _loads = json.loads
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """Mappings/sequences (e.g. OmegaConf containers from Hydra) → plain dicts/lists for JSON."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass
+class JudgeConfig:
+    """Where and how to call the judge. Validated on construction; errors name the field.
+
+    ``url`` is the API base (``http://127.0.0.1:8000/v1``); requests go to ``{url}/chat/completions``.
+    ``timeout_s`` applies per attempt; there are up to ``1 + max_retries`` attempts. ``extra_body`` is
+    merged into every request body last (e.g. ``{"chat_template_kwargs": {"enable_thinking": False}}``)
+    and may override ``temperature``/``max_tokens`` but not ``model``/``messages``.
+    """
+
+    url: str
+    model: str
+    api_key_env: str | None = "PASR_JUDGE_API_KEY"
+    max_concurrency: int = 64
+    timeout_s: float = 60.0
+    max_retries: int = 3
+    backoff_s: float = 0.5
+    temperature: float = 0.0
+    max_tokens: int = 16
+    max_answer_chars: int = 4000
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.url, str) or not self.url.strip():
+            raise ValueError("JudgeConfig.url must be a non-empty base URL such as http://127.0.0.1:8000/v1")
+        self.url = self.url.strip().rstrip("/")
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"JudgeConfig.url must start with http:// or https://, got {self.url!r}")
+        if self.url.endswith("/chat/completions"):
+            raise ValueError(
+                f"JudgeConfig.url must be the API base (e.g. .../v1), not the endpoint; got {self.url!r}; "
+                "'/chat/completions' is appended by the client"
+            )
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ValueError("JudgeConfig.model must be a non-empty model name as served by the endpoint")
+        if self.api_key_env is not None and (not isinstance(self.api_key_env, str) or not self.api_key_env.strip()):
+            raise ValueError("JudgeConfig.api_key_env must be an environment variable name or None")
+        if not _is_int(self.max_concurrency) or self.max_concurrency < 1:
+            raise ValueError(f"JudgeConfig.max_concurrency must be an integer >= 1, got {self.max_concurrency!r}")
+        if not _is_number(self.timeout_s) or self.timeout_s <= 0:
+            raise ValueError(f"JudgeConfig.timeout_s must be a finite number > 0, got {self.timeout_s!r}")
+        if not _is_int(self.max_retries) or self.max_retries < 0:
+            raise ValueError(f"JudgeConfig.max_retries must be an integer >= 0, got {self.max_retries!r}")
+        if not _is_number(self.backoff_s) or self.backoff_s < 0:
+            raise ValueError(f"JudgeConfig.backoff_s must be a finite number >= 0, got {self.backoff_s!r}")
+        if not _is_number(self.temperature) or not 0 <= self.temperature <= 2:
+            raise ValueError(f"JudgeConfig.temperature must be in [0, 2], got {self.temperature!r}")
+        if not _is_int(self.max_tokens) or self.max_tokens < 1:
+            raise ValueError(f"JudgeConfig.max_tokens must be an integer >= 1, got {self.max_tokens!r}")
+        if not _is_int(self.max_answer_chars) or self.max_answer_chars < 100:
+            raise ValueError(f"JudgeConfig.max_answer_chars must be an integer >= 100, got {self.max_answer_chars!r}")
+        if self.extra_body is None:
+            self.extra_body = {}
+        if not isinstance(self.extra_body, Mapping):
+            raise ValueError(f"JudgeConfig.extra_body must be a mapping, got {type(self.extra_body).__name__}")
+        self.extra_body = _plain(self.extra_body)
+        reserved = _RESERVED_BODY_KEYS & self.extra_body.keys()
+        if reserved:
+            raise ValueError(f"JudgeConfig.extra_body must not set {sorted(reserved)}; use the dedicated fields")
+        try:
+            json.dumps(self.extra_body)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"JudgeConfig.extra_body must be JSON-serialisable: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeVerdict:
+    """Outcome of one judged answer.
+
+    ``score`` is in [0, 1] when ``failed`` is False and None otherwise (never 0 for a failure).
+    ``raw`` is the judge's reply text when one arrived (also for unparseable replies, to debug them).
+    ``attempts`` counts HTTP attempts made (0 if none could be made).
+    """
+
+    score: float | None
+    failed: bool
+    error: str | None
+    raw: str | None
+    attempts: int
+
+
+# --- reply parsing -------------------------------------------------------------------------------
+
+
+class JudgeReplyError(ValueError):
+    """The judge's reply is not exactly one score in [0, 1]; the message says why."""
+
+
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_STRICT_REPLY = re.compile(
+    rf"\s*(?:(?:final\s+)?(?:score|grade|rating)\s*[:=]?\s*)?({_NUMBER})\s*\.?\s*",
+    re.IGNORECASE | re.ASCII,
+)
+_ANY_NUMBER = re.compile(_NUMBER, re.ASCII)
+_MAX_REPLY_CHARS = 200
+
+
+def parse_judge_reply(text: str) -> float:
+    """The score in a judge reply, strictly: exactly one number in [0, 1] and nothing else.
+
+    Tolerated around the number: whitespace, one trailing period, and a short label before it
+    (``Score:``, ``score =``, ``Grade:``, ``Rating:``, ``Final score:``). Everything else raises
+    :class:`JudgeReplyError` with the reason: no number, several numbers, out of range (``7``,
+    ``-0.1``, ``1.5``), or words around the number (``I think 1``). Garbage is never read as 0.
+    """
+    if not isinstance(text, str):
+        raise JudgeReplyError(f"reply is {type(text).__name__}, not text")
+    if not text.strip():
+        raise JudgeReplyError("empty reply")
+    if len(text) > _MAX_REPLY_CHARS:
+        raise JudgeReplyError(f"reply too long ({len(text)} chars) for a bare score")
+    match = _STRICT_REPLY.fullmatch(text)
+    if match is None:
+        count = len(_ANY_NUMBER.findall(text))
+        if count == 0:
+            raise JudgeReplyError("no number in reply")
+        if count > 1:
+            raise JudgeReplyError(f"{count} numbers in reply, expected exactly one")
+        raise JudgeReplyError("unexpected text around the score")
+    value = float(match.group(1))
+    if not 0.0 <= value <= 1.0:
+        raise JudgeReplyError(f"score {match.group(1)} outside [0, 1]")
+    return value + 0.0  # -0.0 → 0.0
+
+
+# --- prompt construction -------------------------------------------------------------------------
+
+_MARKER_RUN = re.compile(r"<{3,}|>{3,}")
+_MARKER_SAFE = {"<": "\u2039", ">": "\u203a"}  # ‹ ›: look alike to a reader, never form a marker
+
+
+def _neutralise(text: str) -> str:
+    """Replace every run of 3+ angle brackets by look-alikes (same length), so no fence can be forged."""
+    if "<<<" not in text and ">>>" not in text:
+        return text
+    return _MARKER_RUN.sub(lambda m: _MARKER_SAFE[m.group()[0]] * len(m.group()), text)
+
+
+def _cap(text: str, max_chars: int) -> str:
+    """Keep head and tail of an over-long text, marking the cut: the verdict usually hides at the end."""
+    if len(text) <= max_chars:
+        return text
+    tail = max_chars // 3
+    head = max_chars - tail
+    return f"{text[:head]}\n[... {len(text) - max_chars} characters omitted ...]\n{text[-tail:]}"
+
+
+def build_judge_messages(
+    task_type: TaskType | str,
+    question: str,
+    reference: str,
+    answer: str,
+    max_answer_chars: int,
+    nonce: str | None = None,
+) -> list[dict[str, str]]:
+    """System + user messages for one judge request.
+
+    The answer must be the policy's *final answer* only (not its thinking): the caller extracts it.
+    The user message carries the question, the reference and the answer, each between markers that
+    contain ``nonce`` (fresh from :func:`secrets.token_hex` when not given); the system message from
+    :func:`recipe.pasr.tasks.judge_system_prompt` names the answer's markers. All three texts have
+    ``<<<``/``>>>`` runs neutralised, so nothing inside can close a fence even if it guessed the
+    format; the answer is capped at ``max_answer_chars`` (head and tail kept, cut marked).
+    """
+    task_type = TaskType(task_type)
+    if nonce is None:
+        nonce = secrets.token_hex(8)
+    fence_open = f"<<<CANDIDATE-{nonce}>>>"
+    fence_close = f"<<<END-CANDIDATE-{nonce}>>>"
+    user = (
+        f"Question:\n<<<QUESTION-{nonce}>>>\n{_neutralise(str(question))}\n<<<END-QUESTION-{nonce}>>>\n\n"
+        f"Reference answer:\n<<<REFERENCE-{nonce}>>>\n{_neutralise(str(reference))}\n<<<END-REFERENCE-{nonce}>>>\n\n"
+        f"Candidate answer:\n{fence_open}\n{_cap(_neutralise(str(answer)), max_answer_chars)}\n{fence_close}"
+    )
+    return [
+        {"role": "system", "content": judge_system_prompt(task_type, fence_open, fence_close)},
+        {"role": "user", "content": user},
+    ]
+
+
+# --- client --------------------------------------------------------------------------------------
+
+
+def _retryable_status(status: int) -> bool:
+    return status in _RETRY_STATUSES or 500 <= status <= 599
+
+
+def _retry_after_s(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # HTTP-date form: not worth parsing for a judge server; fall back to backoff
+    return min(max(seconds, 0.0), _BACKOFF_CAP_S) if math.isfinite(seconds) else None
+
+
+class _Failure(Exception):
+    """Internal: one attempt failed; ``retry`` says whether another attempt may help."""
+
+    def __init__(self, error: str, retry: bool, raw: str | None = None, wait_s: float | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.retry = retry
+        self.raw = raw
+        self.wait_s = wait_s
+
+
+class JudgeClient:
+    """Scores answers with the configured judge; safe to share across many concurrent coroutines.
+
+    One :class:`aiohttp.ClientSession` (keep-alive pool sized ``max_concurrency``) and one semaphore
+    bound the requests in flight. Both are bound to an event loop, so they are created lazily inside
+    the running loop on first use, and rebuilt if the client is later used from a different loop
+    (e.g. successive ``asyncio.run`` calls); the old session is closed best-effort.
+
+    Counters for metrics: ``requests`` (calls to :meth:`score`), ``retries`` (extra attempts) and
+    ``failures`` (verdicts with ``failed=True``).
+    """
+
+    def __init__(self, config: JudgeConfig) -> None:
+        if not isinstance(config, JudgeConfig):
+            raise TypeError(f"JudgeClient needs a JudgeConfig, got {type(config).__name__}")
+        self.config = config
+        self._endpoint = config.url + "/chat/completions"
+        key = os.environ.get(config.api_key_env, "").strip() if config.api_key_env else ""
+        self.__key = key  # name-mangled and never formatted; used only to scrub error texts
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if key:
+            self._headers["Authorization"] = f"Bearer {key}"
+        elif config.api_key_env:
+            logger.info("judge: $%s is not set; sending requests without an API key", config.api_key_env)
+        self._timeout = aiohttp.ClientTimeout(total=config.timeout_s)
+        self._base_body: dict[str, Any] = {
+            "model": config.model,
+            "temperature": config.temperature,
+            "max_tokens": config.max_tokens,
+            **config.extra_body,
+        }
+        self._session: aiohttp.ClientSession | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.requests = 0
+        self.retries = 0
+        self.failures = 0
+
+    def __repr__(self) -> str:
+        cfg = self.config
+        return f"JudgeClient(url={cfg.url!r}, model={cfg.model!r}, max_concurrency={cfg.max_concurrency})"
+
+    def metrics(self) -> dict[str, int]:
+        """Counter snapshot, e.g. for the trainer's metrics dict."""
+        return {"judge/requests": self.requests, "judge/retries": self.retries, "judge/failures": self.failures}
+
+    async def __aenter__(self) -> JudgeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool. The client can still be used afterwards (it reopens lazily)."""
+        session, loop = self._session, self._loop
+        self._session = self._semaphore = self._loop = None
+        if session is None or session.closed:
+            return
+        if loop is asyncio.get_running_loop():
+            await session.close()
+        else:
+            _abandon(session, loop)
+
+    def _bind(self) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        session, semaphore = self._session, self._semaphore
+        if session is not None and semaphore is not None and self._loop is loop and not session.closed:
+            return session, semaphore
+        if session is not None and self._loop is not loop:
+            _abandon(session, self._loop)
+        n = self.config.max_concurrency
+        connector = aiohttp.TCPConnector(limit=n, limit_per_host=n, ttl_dns_cache=300, keepalive_timeout=30)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),  # no cookie bookkeeping per request
+            headers=self._headers,  # session defaults: cheaper than merging per-request headers
+            skip_auto_headers=("User-Agent",),
+            raise_for_status=False,
+        )
+        semaphore = asyncio.Semaphore(n)
+        self._session, self._semaphore, self._loop = session, semaphore, loop
+        return session, semaphore
+
+    async def score(self, *, task_type: TaskType | str, question: str, reference: str, answer: str) -> JudgeVerdict:
+        """Judge ``answer`` against ``reference``. Returns a failed verdict instead of raising on any
+        request or reply problem; raises only for caller bugs (unknown ``task_type``)."""
+        self.requests += 1
+        cfg = self.config
+        task_type = TaskType(task_type)  # a caller bug raises here, before any request
+        session, semaphore = self._bind()
+
+        data: bytes | None = None
+        attempts = 0
+        last: _Failure | None = None
+        while True:
+            attempts += 1
+            reply: str | None = None
+            try:
+                async with semaphore:
+                    if data is None:
+                        # Built inside the slot: with thousands of score() calls gathered at once, building
+                        # every body up front would stall the first replies behind ~50 us x N of CPU work
+                        # (measured: +110 ms on the first wave of 2048) and hold N bodies in memory.
+                        body = dict(self._base_body)
+                        body["messages"] = build_judge_messages(
+                            task_type, question, reference, answer, cfg.max_answer_chars
+                        )
+                        data = _dumps(body)
+                    reply = await self._attempt(session, data)
+                score = parse_judge_reply(reply) if reply is not None else None
+                if score is None:
+                    raise _Failure("judge reply has no content", retry=False)
+                return JudgeVerdict(score=score, failed=False, error=None, raw=reply, attempts=attempts)
+            except JudgeReplyError as exc:
+                last = _Failure(f"unparseable judge reply: {exc}", retry=False, raw=reply)
+            except _Failure as exc:
+                last = exc
+            except asyncio.CancelledError:
+                raise
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                last = _Failure(_describe(exc, cfg.timeout_s), retry=True)
+            except Exception as exc:  # never let a request problem escape as an exception
+                last = _Failure(f"unexpected {type(exc).__name__}: {exc}", retry=False)
+            if not last.retry or attempts > cfg.max_retries:
+                break
+            self.retries += 1
+            await asyncio.sleep(self._backoff(attempts, last.wait_s))
+            if session.closed:  # aclose() raced with us; reopen rather than fail the remaining attempts
+                session, semaphore = self._bind()
+
+        self.failures += 1
+        error = last.error if not last.retry else f"{last.error} (after {attempts} attempts)"
+        error = self._scrub(error)
+        if self.failures <= 5:
+            logger.warning("judge request failed: %s", error)
+        return JudgeVerdict(score=None, failed=True, error=error, raw=last.raw, attempts=attempts)
+
+    async def _attempt(self, session: aiohttp.ClientSession, data: bytes) -> str | None:
+        """One HTTP attempt; returns the reply content, raises _Failure or a transport exception."""
+        async with session.post(self._endpoint, data=data) as resp:
+            status = resp.status
+            payload = await resp.read()
+            if status != 200:
+                snippet = self._snippet(payload)
+                retry = _retryable_status(status)
+                wait_s = _retry_after_s(resp.headers) if status in (429, 503) else None
+                raise _Failure(f"HTTP {status} from judge: {snippet}", retry=retry, wait_s=wait_s)
+        try:
+            content = _loads(payload)["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            snippet = self._snippet(payload)
+            raise _Failure(f"malformed judge response ({type(exc).__name__}): {snippet}", retry=False) from None
+        if content is not None and not isinstance(content, str):
+            raise _Failure(f"judge content is {type(content).__name__}, not text", retry=False)
+        return content
+
+    def _backoff(self, attempt: int, floor_s: float | None) -> float:
+        """Capped exponential backoff with full jitter, not below a server's Retry-After."""
+        ceiling = min(_BACKOFF_CAP_S, self.config.backoff_s * (2 ** (attempt - 1)))
+        delay = random.uniform(0.0, ceiling)
+        return max(delay, floor_s) if floor_s is not None else delay
+
+    def _snippet(self, payload: bytes) -> str:
+        """Start of a response body for an error message: scrubbed *before* it is cut, so that a server
+        echoing the Authorization header cannot leak even part of the key."""
+        return self._scrub(payload[:65536].decode("utf-8", "replace"))[:200].strip()
+
+    def _scrub(self, text: str) -> str:
+        key = self.__key
+        return text.replace(key, "***") if key and key in text else text
+
+
+def _describe(exc: BaseException, timeout_s: float) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"judge request timed out after {timeout_s:g} s"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        reason = exc.os_error.strerror or type(exc.os_error).__name__
+        return f"cannot connect to judge at {exc.host}:{exc.port} ({reason})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _abandon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop | None) -> None:
+    """Close a session that belongs to another event loop, without awaiting on this one.
+
+    The common case is a caller running ``asyncio.run`` per batch: the old loop is closed, its transports
+    can no longer be closed through it, and their sockets would linger until garbage collection (with a
+    ResourceWarning each). aiohttp has no public handle on pooled connections, so this reaches into the
+    connector, best effort: a failure here must never break scoring.
+    """
+    try:
+        if loop is not None and loop.is_running() and not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(session.close(), loop)  # its loop lives on in another thread
+            return
+        connector = session.connector
+        if connector is None:
+            return
+        if loop is None or loop.is_closed():
+            pooled = [proto for conns in getattr(connector, "_conns", {}).values() for proto, _ in conns]
+            for proto in [*pooled, *getattr(connector, "_acquired", ())]:
+                transport = getattr(proto, "transport", None)
+                sock = getattr(transport, "_sock", None)
+                if sock is not None:
+                    transport._sock = None  # type: ignore[union-attr]  # its finaliser must not warn again
+                    sock.close()
+        connector._close()  # sync part of close(); only marks it closed when the loop is gone
+    except Exception:
+        logger.debug("judge: could not close a session of a previous event loop", exc_info=True)

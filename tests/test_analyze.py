@@ -1,0 +1,73 @@
+"""``recipe.pasr.analyze`` on evaluation records and verl rollout dumps shaped like the real ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from recipe.pasr import analyze
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_eval_records_positions_lengths_and_flips():
+    result = analyze.analyze(analyze.read_inputs([DATA / "eval_records.jsonl"]))
+    overall = result["tasks"]["all"]
+    assert (overall["responses"], overall["refining"]) == (7, 6)
+    assert overall["flips"] == {
+        "wrong_to_right": 2,  # GSM8K 8 → 7, MMLU B → C
+        "right_to_wrong": 1,  # GSM8K 18 → 21
+        "right_to_right": 0,
+        "wrong_to_wrong": 0,
+        "unjudged": 3,  # no earlier answer stated; a judged task; a judge failure
+    }
+    assert result["tasks"]["mmlu"]["refine_rate"] == 0.5 and result["tasks"]["drop"]["refine_rate"] == 1.0
+    assert result["tasks"]["mmlu"]["refines_per_refining_response"] == 2.0
+    assert all(0.0 <= p < 1.0 for p in overall["positions"]) and len(overall["positions"]) == 7
+    assert sum(overall["position_histogram"]) == 7
+    assert overall["positions"][2] < 0.15  # GSM8K 2 refines right at the start of its reasoning
+    assert overall["acc_refining"] == pytest.approx(0.8) and overall["acc_not_refining"] == 1.0
+    assert overall["lengths"][0] == len(["that", "sum", "is", "wrong:", "3", "+", "4", "=", "7"])
+
+
+def test_self_refine_flips_come_from_the_scored_answers():
+    result = analyze.analyze(analyze.read_inputs([DATA / "self_refine_records.jsonl"]))
+    flips = result["tasks"]["all"]["flips"]
+    assert flips["wrong_to_right"] == 1 and flips["right_to_right"] == 1 and flips["unjudged"] == 0
+
+
+def test_rollout_dumps_by_step_with_rule_scoring(tmp_path):
+    assert analyze.main([str(DATA / "rollout_dump"), "--task", "gsm8k", "--output-dir", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "analysis.json").read_text())
+    assert list(result["steps"]) == ["3", "10"]
+    assert result["steps"]["3"]["refine_rate"] == 0.0 and result["steps"]["10"]["refine_rate"] == 1.0
+    assert result["tasks"]["gsm8k"]["flips"]["wrong_to_right"] == 1
+    assert result["tasks"]["gsm8k"]["flips"]["right_to_right"] == 1
+    assert result["tasks"]["gsm8k"]["acc_not_refining"] == 0.5  # the unformatted response scores 0
+    assert "| 10 | 2 | 100.0 |" in (tmp_path / "analysis.md").read_text()
+    assert (tmp_path / "analysis.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_dumps_without_a_task_are_analysed_without_flips():
+    result = analyze.analyze(analyze.read_inputs([DATA / "rollout_dump" / "10.jsonl"]))
+    assert result["tasks"]["unknown task"]["flips"]["unjudged"] == 2
+
+
+def test_evaluation_run_dir_and_standard_records(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    records = (DATA / "eval_records.jsonl").read_text().splitlines()
+    standard = json.loads(records[0]) | {"mode": "standard", "index": 9}
+    (run / "records.jsonl").write_text("\n".join([*records, json.dumps(standard)]) + "\n")
+    assert analyze.main([str(run), "--output-dir", str(tmp_path / "out")]) == 0
+    result = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    assert result["skipped"] == {"standard responses (no refinement)": 1}
+    assert "Left out: 1 standard responses" in (tmp_path / "out" / "analysis.md").read_text()
+
+
+def test_unknown_input_shape_is_an_error(tmp_path, capsys):
+    (tmp_path / "x.jsonl").write_text('{"foo": 1}\n')
+    assert analyze.main([str(tmp_path / "x.jsonl"), "--output-dir", str(tmp_path / "out")]) == 1
+    assert "x.jsonl:1: neither an evaluation record nor a verl dump line" in capsys.readouterr().err

@@ -1,0 +1,271 @@
+"""``recipe.pasr.evaluate`` end to end on CPU: a tiny random model (HF backend) and a loopback fake
+OpenAI-compatible server (generation and judge), on eval parquet prepared from the fixture files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from tiny_hf import build_tiny_model_dir
+
+from recipe.pasr import evaluate
+from recipe.pasr.backends import GenerationError, HFBackend
+from recipe.pasr.data_prep import prepare_eval
+from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply, FakeRequest
+from recipe.pasr.tasks import PASR_SYSTEM_PROMPT
+
+DATA = Path(__file__).resolve().parent / "data"
+RECORD_FIELDS = {"prompt", "response", "answer", "extracted", "acc", "tokens", "num_refine", "refine_positions"}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("eval_data")
+    assert prepare_eval.main(["--output-dir", str(out), "--input-dir", str(DATA / "paper_sets")]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return build_tiny_model_dir(tmp_path_factory.mktemp("tiny_model"))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@contextmanager
+def serve(responder) -> Iterator[FakeJudgeServer]:
+    """A fake OpenAI-compatible server on its own event-loop thread (the CLI runs ``asyncio.run``)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(FakeJudgeServer(responder).start(), loop).result(timeout=10)
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+# --- HF backend with a tiny random model -----------------------------------------------------------
+
+
+def hf_args(data_dir: Path, model_dir: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "--data-dir", str(data_dir), "--model", str(model_dir), "--backend", "hf", "--output-dir", str(out),
+        "--max-new-tokens", "4", "--batch-size", "2", *extra,
+    ]  # fmt: skip
+
+
+def test_hf_runs_every_mode_and_compares(tmp_path, data_dir, model_dir):
+    tasks = ["--tasks", "gsm8k", "mmlu", "winogrande"]
+    for mode in ("pasr", "standard", "self_refine"):
+        assert evaluate.main(hf_args(data_dir, model_dir, tmp_path / mode, *tasks, "--mode", mode)) == 0
+        records = read_jsonl(tmp_path / mode / "records.jsonl")
+        assert len(records) == 3 + 3 + 2
+        assert all(set(r) >= RECORD_FIELDS and r["mode"] == mode for r in records)
+        results = json.loads((tmp_path / mode / "results.json").read_text())
+        assert set(results["tasks"]) == {"gsm8k", "mmlu", "winogrande"} and results["average"]["tasks"] == 3
+        markdown = (tmp_path / mode / "results.md").read_text()
+        assert "| gsm8k | 3 |" in markdown and "**average**" in markdown
+    pasr, refined = (
+        read_jsonl(tmp_path / "pasr" / "records.jsonl"),
+        read_jsonl(tmp_path / "self_refine" / "records.jsonl"),
+    )
+    assert pasr[0]["prompt"][0]["content"] == PASR_SYSTEM_PROMPT and pasr[0]["role"] == "policy"
+    assert pasr[0]["tokens"] == 4 and pasr[0]["finish_reason"] == "length"
+    assert all(r["tokens"] == 4 + r["initial"]["tokens"] and r["role"] == "standard" for r in refined)
+    assert json.loads((tmp_path / "self_refine" / "results.json").read_text())["tasks"]["gsm8k"]["tokens"] == 8
+    assert json.loads((tmp_path / "standard" / "results.json").read_text())["tasks"]["mmlu"]["refine_rate"] is None
+
+    assert (
+        evaluate.main(
+            ["compare", str(tmp_path / "standard"), str(tmp_path / "pasr"), "--output-dir", str(tmp_path / "cmp")]
+        )
+        == 0
+    )
+    comparison = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert comparison["tasks"]["average"]["tokens_relative_change"] == 0.0  # both hit the 4-token limit
+    assert comparison["tasks"]["gsm8k"]["paired"] == {"better": 0, "worse": 0, "same": 3}
+    assert "Δ tokens (%)" in (tmp_path / "cmp" / "comparison.md").read_text()
+    assert (tmp_path / "cmp" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+
+
+class FailingBackend:
+    """Wraps a backend and raises on its n-th generate call: an interruption mid-run."""
+
+    def __init__(self, inner: HFBackend, fail_on_call: int) -> None:
+        self.inner, self.calls, self.fail_on_call = inner, 0, fail_on_call
+
+    async def generate(self, requests, sampling):
+        self.calls += 1
+        if self.calls == self.fail_on_call:
+            raise GenerationError("simulated interruption")
+        return await self.inner.generate(requests, sampling)
+
+    async def aclose(self):
+        return None
+
+
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, data_dir, model_dir, monkeypatch):
+    tasks = ["--tasks", "gsm8k", "arc_challenge", "math"]
+    assert evaluate.main(hf_args(data_dir, model_dir, tmp_path / "whole", *tasks)) == 0
+
+    real_backend = evaluate.HFBackend
+    monkeypatch.setattr(evaluate, "HFBackend", lambda *a, **k: FailingBackend(real_backend(*a, **k), fail_on_call=3))
+    assert evaluate.main(hf_args(data_dir, model_dir, tmp_path / "resumed", *tasks)) == 1
+    partial = (tmp_path / "resumed" / "records.jsonl").read_text().splitlines()
+    assert len(partial) == 3  # GSM8K's two batches finished before the interruption
+    with (tmp_path / "resumed" / "records.jsonl").open("a") as handle:
+        handle.write('{"task": "math", "index": 0, "sa')  # a write cut off by the interruption
+    monkeypatch.setattr(evaluate, "HFBackend", real_backend)
+
+    calls = []
+    original_generate = real_backend.generate
+
+    async def counting_generate(self, requests, sampling):
+        calls.append([r.messages[-1]["content"][:20] for r in requests])
+        return await original_generate(self, requests, sampling)
+
+    monkeypatch.setattr(real_backend, "generate", counting_generate)
+    assert evaluate.main(hf_args(data_dir, model_dir, tmp_path / "resumed", *tasks)) == 0
+    assert sum(len(c) for c in calls) == 8 - 3  # finished records were not regenerated
+    for name in ("records.jsonl", "results.json", "results.md"):
+        assert (tmp_path / "resumed" / name).read_text() == (tmp_path / "whole" / name).read_text(), name
+
+
+def test_resume_refuses_changed_settings(tmp_path, data_dir, model_dir):
+    args = hf_args(data_dir, model_dir, tmp_path, "--tasks", "gsm8k", "--limit", "1")
+    assert evaluate.main(args) == 0
+    assert evaluate.main([*args, "--max-new-tokens", "5"]) == 1
+    assert evaluate.main([*args, "--scorer", "rule"]) == 1
+    assert evaluate.main([*args, "--scorer", "rule", "--rescore"]) == 0
+    unlimited = [a for a in args if a not in ("--limit", "1")]
+    assert evaluate.main([*unlimited, "--scorer", "rule"]) == 0
+    assert json.loads((tmp_path / "results.json").read_text())["tasks"]["gsm8k"]["n"] == 3
+    assert evaluate.main([*args, "--scorer", "rule"]) == 0  # results cover the items asked for
+    assert json.loads((tmp_path / "results.json").read_text())["tasks"]["gsm8k"]["n"] == 1
+    assert len(read_jsonl(tmp_path / "records.jsonl")) == 3
+
+
+def test_pasr_warns_when_the_template_closes_the_think_block(tmp_path, data_dir, model_dir, capsys):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    opener = "{{ '<|im_start|>assistant\n' }}"
+    tokenizer.chat_template = tokenizer.chat_template.replace(opener, opener + "{{ '<think>\n\n</think>\n\n' }}")
+    tokenizer.save_pretrained(model_dir.parent / "closed_think")
+    for name in ("config.json", "model.safetensors"):
+        (model_dir.parent / "closed_think" / name).write_bytes((model_dir / name).read_bytes())
+    args = hf_args(data_dir, model_dir.parent / "closed_think", tmp_path, "--tasks", "gsm8k", "--limit", "1")
+    assert evaluate.main(args) == 0
+    assert "closes a think block" in capsys.readouterr().err
+
+
+# --- OpenAI-compatible backend against a loopback fake server --------------------------------------
+
+
+def question_of(request: FakeRequest) -> str:
+    return next(m["content"] for m in request.messages() if m["role"] == "user")
+
+
+def policy_server(request: FakeRequest) -> FakeReply:
+    """Scripted model: PASR-format answers, a refinement that fixes GSM8K, self-refine revisions."""
+    messages, question = request.messages(), question_of(request)
+    if messages[-1]["content"] == evaluate.REVISE_PROMPT:
+        return FakeReply(content="After review, the answer is 7.")
+    if messages[0]["content"] != PASR_SYSTEM_PROMPT:
+        return FakeReply(content="The answer is 8." if "apples" in question else "I think it is B.")
+    if "apples" in question:
+        return FakeReply(content="<think> 3 + 4 = 8 <refine> no: 3 + 4 = 7 </refine> so 7 </think> <answer>7</answer>")
+    return FakeReply(content="<think> short </think> <answer>some text</answer>")
+
+
+def judge_server(failing: bool):
+    def respond(request: FakeRequest) -> FakeReply:
+        text = request.user_text()
+        if failing and "library" in text:
+            return FakeReply(content="I would say it is quite good")  # unparseable: a judge failure
+        return FakeReply(content="0.5" if "library" in text or "floods" in text.lower() else "1")
+
+    return respond
+
+
+def api_args(data_dir: Path, out: Path, base_url: str, *extra: str) -> list[str]:
+    return [
+        "--data-dir", str(data_dir), "--backend", "openai", "--base-url", base_url, "--api-model", "policy",
+        "--output-dir", str(out), *extra,
+    ]  # fmt: skip
+
+
+def test_openai_backend_with_judge_failures_reported_then_rescored(tmp_path, data_dir, capsys):
+    tasks = ["--tasks", "gsm8k", "drop", "xsum"]
+    with serve(policy_server) as policy, serve(judge_server(failing=True)) as judge:
+        judged = ["--judge-url", judge.url, "--judge-model", "judge"]
+        assert evaluate.main(api_args(data_dir, tmp_path, policy.url, *tasks, *judged)) == 0
+        generated = policy.received
+        assert "1 judge failure" in capsys.readouterr().err
+        results = json.loads((tmp_path / "results.json").read_text())
+        assert results["tasks"]["xsum"]["judge_failures"] == 1 and results["tasks"]["xsum"]["scored"] == 1
+        assert results["tasks"]["xsum"]["acc"] == 0.5  # the failure is excluded, not counted as 0
+        failed = [r for r in read_jsonl(tmp_path / "records.jsonl") if r["judge_failed"]]
+        assert len(failed) == 1 and failed[0]["acc"] is None and "unparseable" in failed[0]["judge_error"]
+        assert "Judge failures remain" in (tmp_path / "results.md").read_text()
+        sent = json.loads(next(r for r in judge.requests if "Overnight" in r.user_text()).body)
+        assert "<answer>" not in sent["messages"][1]["content"]  # the judge sees the answer, not the reasoning
+
+    with serve(policy_server) as policy, serve(judge_server(failing=False)) as judge:
+        judged = ["--judge-url", judge.url, "--judge-model", "judge"]
+        assert evaluate.main(api_args(data_dir, tmp_path, policy.url, *tasks, *judged)) == 0
+        assert policy.received == 0 and judge.received == 1  # re-scored from the stored response only
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["average"]["judge_failures"] == 0 and results["tasks"]["xsum"]["acc"] == 0.5
+    gsm8k = [r for r in read_jsonl(tmp_path / "records.jsonl") if r["task"] == "gsm8k"]
+    assert generated == 7 and [r["acc"] for r in gsm8k] == [1.0, 0.0, 0.0]
+    assert gsm8k[0]["num_refine"] == 1 and gsm8k[0]["is_refine"] and 0 < gsm8k[0]["refine_positions"][0] < 1
+    assert results["tasks"]["gsm8k"]["refine_rate"] == 1 / 3 and results["tasks"]["gsm8k"]["format_ok_rate"] == 1.0
+
+
+def test_openai_self_refine_scores_both_answers(tmp_path, data_dir):
+    with serve(policy_server) as policy:
+        args = api_args(data_dir, tmp_path, policy.url, "--tasks", "gsm8k", "--limit", "1", "--mode", "self_refine")
+        assert evaluate.main(args) == 0
+        assert policy.received == 2
+        second = policy.requests[1].json()["messages"]
+    assert [m["role"] for m in second] == ["system", "user", "assistant", "user"] and second[2][
+        "content"
+    ] == "The answer is 8."
+    (record,) = read_jsonl(tmp_path / "records.jsonl")
+    assert record["initial"]["acc"] == 0.0 and record["acc"] == 1.0 and record["tokens"] == 2
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert (
+        results["tasks"]["gsm8k"]["initial_acc"] == 0.0 and "initial acc (%)" in (tmp_path / "results.md").read_text()
+    )
+
+
+def test_judged_tasks_need_a_judge_or_an_explicit_skip(tmp_path, data_dir, capsys):
+    with serve(policy_server) as policy:
+        args = api_args(data_dir, tmp_path, policy.url, "--tasks", "gsm8k", "drop", "--limit", "1")
+        assert evaluate.main(args) == 1
+        assert re.search(r"cannot score drop: .*--skip-judged-tasks", capsys.readouterr().err)
+        assert policy.received == 0
+        assert evaluate.main([*args, "--skip-judged-tasks"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["tasks"]) == {"gsm8k"} and "drop" in results["skipped_tasks"]
+    assert "Skipped drop" in (tmp_path / "results.md").read_text()
+
+
+def test_generation_errors_stop_the_run_and_keep_records(tmp_path, data_dir, capsys):
+    with serve(lambda request: FakeReply(status=400)) as policy:
+        assert evaluate.main(api_args(data_dir, tmp_path, policy.url, "--tasks", "gsm8k")) == 1
+    err = capsys.readouterr().err
+    assert "HTTP 400" in err and "rerun the same command to resume" in err
