@@ -220,3 +220,13 @@ def test_reward_manager_loads_through_verl_in_a_fresh_process(tmp_path: Path, mo
     assert (info["format_ok"], info["is_refine"], info["num_refine"], info["acc"]) == (True, True, 1, 1.0)
     assert info["extracted"] == "12" and info["scorer"] == "rule"
     assert output["reward_score"] == 2.0  # format + acc; the group hook adds the bonus later
+
+
+def test_every_model_config_has_a_run_script():
+    recipe_dir = Path(__file__).resolve().parents[1] / "recipe" / "pasr"
+    scripts = {path.name: path.read_text() for path in recipe_dir.glob("run_*.sh")}
+    models = [name for name in RECIPES if name != "pasr"]
+    assert sorted(scripts) == sorted(f"run_{name.removeprefix('pasr_')}.sh" for name in models)
+    for name in models:
+        assert f"+recipe={name} " in scripts[f"run_{name.removeprefix('pasr_')}.sh"]
+    assert (recipe_dir / "REQUIRED_VERL.txt").read_text().strip() == "verl==0.9.1"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# PASR on Qwen2.5-14B-Instruct: two nodes with 8 GPUs each, in one Ray cluster. Start the cluster
+# first (node 0: `ray start --head`; node 1: `ray start --address=<node0>:6379`), then run this on
+# node 0. The judge is any OpenAI-compatible endpoint reachable from every node.
+set -xeuo pipefail
+export PASR_DATA_DIR=${PASR_DATA_DIR:-$HOME/data/pasr}
+: "${PASR_JUDGE_URL:?set PASR_JUDGE_URL to the judge OpenAI-compatible base URL, e.g. http://judge:8000/v1}"
+: "${PASR_JUDGE_MODEL:?set PASR_JUDGE_MODEL to the model name the judge server serves}"
+python3 -m verl.trainer.main_ppo +recipe=pasr_qwen2_5_14b "$@"

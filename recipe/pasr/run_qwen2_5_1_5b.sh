@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# PASR on Qwen2.5-1.5B-Instruct: one node with 8 GPUs (4 train, 4 serve the judge inside verl).
+# Data from data_prep/prepare_train.py in $PASR_DATA_DIR (default ~/data/pasr). Extra Hydra
+# overrides are passed through: bash run_qwen2_5_1_5b.sh trainer.logger='[console,wandb]'
+set -xeuo pipefail
+export PASR_DATA_DIR=${PASR_DATA_DIR:-$HOME/data/pasr}
+export PASR_JUDGE_MODEL=${PASR_JUDGE_MODEL:-Qwen/Qwen2.5-7B-Instruct}
+python3 -m verl.trainer.main_ppo +recipe=pasr_qwen2_5_1_5b "$@"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# PASR on Qwen2.5-7B-Instruct (the paper's model): one node with 8 GPUs; the judge is any
+# OpenAI-compatible endpoint, e.g. `vllm serve Qwen/Qwen2.5-72B-Instruct` on another node.
+# Extra Hydra overrides are passed through: bash run_qwen2_5_7b.sh pasr.reward.baseline=paired
+set -xeuo pipefail
+export PASR_DATA_DIR=${PASR_DATA_DIR:-$HOME/data/pasr}
+: "${PASR_JUDGE_URL:?set PASR_JUDGE_URL to the judge OpenAI-compatible base URL, e.g. http://judge:8000/v1}"
+: "${PASR_JUDGE_MODEL:?set PASR_JUDGE_MODEL to the model name the judge server serves}"
+python3 -m verl.trainer.main_ppo +recipe=pasr_qwen2_5_7b "$@"
