@@ -169,7 +169,7 @@ async def test_slow_reply_times_out_after_retries(server, key_env):
         elapsed = time.monotonic() - t0
     assert_clean(verdict)
     assert verdict.failed and verdict.attempts == 3 and "timed out" in verdict.error
-    assert server.received == 3 and elapsed < 1.5
+    assert server.received == 3 and elapsed < 2.5  # 3 x 0.25 s timeouts + tiny backoffs
     assert (client.requests, client.retries, client.failures) == (1, 2, 1)
 
 
@@ -447,7 +447,7 @@ def test_parse_rejects_non_text():
         parse_judge_reply(None)  # type: ignore[arg-type]
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.text(max_size=60) | st.from_regex(r"\s*(Score:)?\s*-?[0-9]{0,3}(\.[0-9]{0,3})?\s*\.?\s*", fullmatch=True))
 def test_parse_property_only_scores_or_reply_errors(text):
     try:

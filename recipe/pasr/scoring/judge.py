@@ -16,7 +16,8 @@ score *is* the reward:
 * **Throughput.** Rollout batches produce thousands of judge calls per step; the reference made them
   one at a time. This client keeps up to ``max_concurrency`` requests in flight over one keep-alive
   connection pool and spends little CPU per request: raw aiohttp instead of the openai SDK (measured
-  ~2x the CPU per request), bytes built once per request, no validation models.
+  ~2x the CPU per request), the body encoded once per request (orjson when installed), no validation
+  models; ~0.25-0.3 ms of client CPU per request at 64 in flight (benchmarks/judge_throughput.py).
 
 Retry policy: connection errors, timeouts, HTTP 429 and 5xx are retried with capped exponential
 backoff and full jitter (``Retry-After`` is honoured for 429/503, up to the cap). Other 4xx fail at
@@ -66,7 +67,6 @@ logger = logging.getLogger(__name__)
 
 _BACKOFF_CAP_S = 8.0
 _RESERVED_BODY_KEYS = frozenset({"model", "messages"})
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})  # other 5xx are retried too, see _retryable_status
 
 
 if _orjson is not None:
@@ -174,7 +174,7 @@ class JudgeVerdict:
 
     ``score`` is in [0, 1] when ``failed`` is False and None otherwise (never 0 for a failure).
     ``raw`` is the judge's reply text when one arrived (also for unparseable replies, to debug them).
-    ``attempts`` counts HTTP attempts made (0 if none could be made).
+    ``attempts`` counts the HTTP attempts made (1 + retries).
     """
 
     score: float | None
@@ -242,7 +242,7 @@ def _neutralise(text: str) -> str:
 
 
 def _cap(text: str, max_chars: int) -> str:
-    """Keep head and tail of an over-long text, marking the cut: the verdict usually hides at the end."""
+    """Keep head and tail of an over-long text, marking the cut: the final result usually sits at the end."""
     if len(text) <= max_chars:
         return text
     tail = max_chars // 3
@@ -260,12 +260,14 @@ def build_judge_messages(
 ) -> list[dict[str, str]]:
     """System + user messages for one judge request.
 
-    The answer must be the policy's *final answer* only (not its thinking): the caller extracts it.
-    The user message carries the question, the reference and the answer, each between markers that
-    contain ``nonce`` (fresh from :func:`secrets.token_hex` when not given); the system message from
+    ``answer`` is normally the policy's final answer only (the caller extracts it; the judge does not
+    need the reasoning, and less text means less surface for injection). The user message carries the
+    question, the reference and the answer, each between markers that contain ``nonce`` (fresh from
+    :func:`secrets.token_hex` when not given); the system message from
     :func:`recipe.pasr.tasks.judge_system_prompt` names the answer's markers. All three texts have
-    ``<<<``/``>>>`` runs neutralised, so nothing inside can close a fence even if it guessed the
-    format; the answer is capped at ``max_answer_chars`` (head and tail kept, cut marked).
+    ``<<<``/``>>>`` runs neutralised (replaced by look-alike characters of the same length), so nothing
+    inside can close or open a fence even if it guessed the format and the nonce. The answer is capped
+    at ``max_answer_chars`` (head and tail kept, the cut marked).
     """
     task_type = TaskType(task_type)
     if nonce is None:
@@ -287,7 +289,8 @@ def build_judge_messages(
 
 
 def _retryable_status(status: int) -> bool:
-    return status in _RETRY_STATUSES or 500 <= status <= 599
+    """429 (rate limited) and every 5xx may pass; any other 4xx is the request's own fault."""
+    return status == 429 or 500 <= status <= 599
 
 
 def _retry_after_s(headers: Mapping[str, str]) -> float | None:
@@ -318,7 +321,8 @@ class JudgeClient:
     One :class:`aiohttp.ClientSession` (keep-alive pool sized ``max_concurrency``) and one semaphore
     bound the requests in flight. Both are bound to an event loop, so they are created lazily inside
     the running loop on first use, and rebuilt if the client is later used from a different loop
-    (e.g. successive ``asyncio.run`` calls); the old session is closed best-effort.
+    (e.g. successive ``asyncio.run`` calls); the old session is closed best-effort. Use it from one
+    event loop at a time: it is not thread-safe.
 
     Counters for metrics: ``requests`` (calls to :meth:`score`), ``retries`` (extra attempts) and
     ``failures`` (verdicts with ``failed=True``).
@@ -414,8 +418,9 @@ class JudgeClient:
                 async with semaphore:
                     if data is None:
                         # Built inside the slot: with thousands of score() calls gathered at once, building
-                        # every body up front would stall the first replies behind ~50 us x N of CPU work
-                        # (measured: +110 ms on the first wave of 2048) and hold N bodies in memory.
+                        # every body before waiting would put all that CPU work ahead of the first replies
+                        # (measured: first wave of 2048 gathered calls 160 ms instead of ~55 ms) and hold
+                        # every body in memory at once.
                         body = dict(self._base_body)
                         body["messages"] = build_judge_messages(
                             task_type, question, reference, answer, cfg.max_answer_chars
