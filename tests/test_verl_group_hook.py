@@ -126,12 +126,16 @@ class Env:
     def ids(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    def manager(self, config, script: dict) -> PasrAgentLoopManager:
+    def manager(self, config, script: dict, delays: dict | None = None) -> PasrAgentLoopManager:
         eos = self.tokenizer.eos_token_id
         token_script = {
             (self.ids(key)[0], kind): [[*self.ids(t), eos] for t in texts] for (key, kind), texts in script.items()
         }
-        client = ScriptedLLMClient(token_script, think_token_id=self.tokenizer.convert_tokens_to_ids("<think>"))
+        client = ScriptedLLMClient(
+            token_script,
+            think_token_id=self.tokenizer.convert_tokens_to_ids("<think>"),
+            delays={(self.ids(key)[0], kind): delay for (key, kind), delay in (delays or {}).items()},
+        )
         return PasrAgentLoopManager.create(
             config=config,
             llm_client=client,
@@ -151,17 +155,16 @@ class Env:
             tu.assign_non_tensor_data(batch, "validate", True)
         return batch
 
-    def run(self, manager: PasrAgentLoopManager, batch, partition: str) -> dict[str, list[dict]]:
-        """Generate, then read back what training would see, grouped by prompt uid.
-
-        Also computes the trainer's ``pasr/*`` step metrics on the same TransferQueue rows
-        (``self.last_metrics``).
-        """
+    def submit(self, manager: PasrAgentLoopManager, batch, partition: str) -> list[str]:
         uids = list(batch["uid"])
         tags = [{"is_prompt": True, "status": "pending", "global_steps": 1} for _ in uids]
         tq.kv_batch_put(keys=uids, partition_id=partition, tags=tags)
-        manager.generate_sequences(batch)
-        buffer = ReplayBuffer(
+        manager.generate_sequences(batch)  # returns once sessions are spawned, as in verl
+        return uids
+
+    @staticmethod
+    def replay_buffer() -> ReplayBuffer:
+        return ReplayBuffer(
             trainer_mode="sync",
             trainer_config=OmegaConf.create({}),
             max_off_policy_threshold=None,
@@ -169,7 +172,15 @@ class Env:
             sampler_kwargs=OmegaConf.create({}),
             poll_interval=0.05,
         )
-        meta, _ = buffer.sample(global_steps=1, partition_id=partition, batch_size=len(uids))
+
+    def run(self, manager: PasrAgentLoopManager, batch, partition: str) -> dict[str, list[dict]]:
+        """Generate, then read back what training would see, grouped by prompt uid.
+
+        Also computes the trainer's ``pasr/*`` step metrics on the same TransferQueue rows
+        (``self.last_metrics``).
+        """
+        uids = self.submit(manager, batch, partition)
+        meta, _ = self.replay_buffer().sample(global_steps=1, partition_id=partition, batch_size=len(uids))
         data = tq.kv_batch_get(
             keys=meta.keys, partition_id=partition, select_fields=["uid", "rm_scores", "extra_fields", "responses"]
         )
@@ -357,3 +368,32 @@ def test_pasr_trainer_is_verl_sync_plus_metrics_and_stops_on_reward_errors(env, 
     trainer.agent_loop_manager = Manager(["uid x: JudgeFailureError: judge failure rate 9/50 exceeds 10%"])
     with pytest.raises(RuntimeError, match="judge failure rate"):
         trainer._compute_metrics(empty_batch, {}, {}, 3, 0)
+
+
+def test_groups_are_released_one_by_one_not_per_batch(env):
+    """A slow prompt does not hold back a finished group: its ``finished`` tag and final rows come first."""
+    import time
+
+    script = {("12", "pasr"): [REFINE_RIGHT, PLAIN_WRONG], ("72", "pasr"): [PLAIN_RIGHT, PLAIN_WRONG]}
+    config = compose_config(env.model_dir, "actor_rollout_ref.rollout.n=2")
+    manager = env.manager(config, script, delays={("72", "pasr"): 6.0})
+    batch = env.batch(config, [record("what is 12", "#### 12"), record("what is 72", "#### 12")])
+    fast, slow = env.submit(manager, batch, "train")
+
+    def status(uid: str) -> str:
+        return tq.kv_list()["train"][uid]["status"]
+
+    deadline = time.monotonic() + 60
+    while status(fast) != "finished" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert status(fast) == "finished"
+    assert status(slow) == "running"  # still generating: the fast group did not wait for it
+    fast_keys = [key for key in tq.kv_list()["train"] if key.startswith(f"{fast}_")]
+    rows = tq.kv_batch_get(keys=fast_keys, partition_id="train", select_fields=["extra_fields"])
+    outcomes = {row["reward_extra_info"]["refine_outcome"] for row in rows.pop("extra_fields").tolist()}
+    assert outcomes == {"win", None}  # final group rewards, bonus included
+
+    meta, _ = env.replay_buffer().sample(global_steps=1, partition_id="train", batch_size=2)
+    assert {key.rsplit("_", 2)[0] for key in meta.keys} == {fast, slow}
+    tq.kv_clear(keys=meta.keys, partition_id="train")
+    tq.kv_clear(keys=[fast, slow], partition_id="train")

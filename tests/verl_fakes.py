@@ -9,6 +9,7 @@ Ray actors, so it must live in an importable module (tests put this directory on
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import Any
 
@@ -16,9 +17,15 @@ from verl.workers.rollout.replica import TokenOutput
 
 
 class ScriptedLLMClient:
-    def __init__(self, script: dict[tuple[int, str], list[list[int]]], think_token_id: int) -> None:
+    def __init__(
+        self,
+        script: dict[tuple[int, str], list[list[int]]],
+        think_token_id: int,
+        delays: dict[tuple[int, str], float] | None = None,
+    ) -> None:
         self.script = script
         self.think_token_id = think_token_id
+        self.delays = delays or {}
         self.calls: dict[tuple[int, str], int] = defaultdict(int)
 
     async def generate(self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **_: Any) -> TokenOutput:
@@ -29,4 +36,5 @@ class ScriptedLLMClient:
         responses = self.script[key]
         token_ids = responses[self.calls[key] % len(responses)]
         self.calls[key] += 1
+        await asyncio.sleep(self.delays.get(key, 0.0))  # a slow prompt, to show groups are released one by one
         return TokenOutput(token_ids=list(token_ids), log_probs=[0.0] * len(token_ids), num_preempted=0)
