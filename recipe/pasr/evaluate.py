@@ -57,7 +57,7 @@ from recipe.pasr.eval_report import (
     task_metrics,
 )
 from recipe.pasr.reward import RewardConfig, Role, result_record, score_group
-from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig
+from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
 from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
 from recipe.pasr.tasks import resolve_task
 
@@ -476,21 +476,6 @@ def _backend_factory(args: argparse.Namespace, backend: str) -> Any:
     return lambda: HFBackend(args.model, dtype=args.dtype, chat_template_kwargs=kwargs)
 
 
-def _judge(args: argparse.Namespace) -> JudgeClient | None:
-    if not args.judge_url:
-        return None
-    if not args.judge_model:
-        raise RunError("--judge-url needs --judge-model (the model name the judge server serves)")
-    return JudgeClient(
-        JudgeConfig(
-            url=args.judge_url,
-            model=args.judge_model,
-            api_key_env=args.judge_api_key_env,
-            max_concurrency=args.judge_concurrency,
-        )
-    )
-
-
 def _scorable_tasks(scorer: Scorer, tasks: Sequence[str], skip_judged: bool) -> tuple[list[str], dict[str, str]]:
     """Tasks that can be scored; the others are an error up front, or skipped (and reported) on request."""
     kept, skipped = [], {}
@@ -536,7 +521,10 @@ def run_main(args: argparse.Namespace) -> int:
         judge_model=args.judge_model if args.judge_url else None,
         score_invalid_format=args.score_invalid_format,
     )
-    judge = _judge(args)
+    try:
+        judge = judge_from_args(args)
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
     scorer = Scorer(ScorerMode(args.scorer), judge, args.score_invalid_format)
     tasks, skipped = _scorable_tasks(scorer, args.tasks, args.skip_judged_tasks)
 
@@ -637,10 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto: rules where verifiable, the judge otherwise",
     )
-    score.add_argument("--judge-url", help="OpenAI-compatible judge base URL")
-    score.add_argument("--judge-model")
-    score.add_argument("--judge-api-key-env", default="PASR_JUDGE_API_KEY")
-    score.add_argument("--judge-concurrency", type=int, default=64)
+    add_judge_arguments(score)
     score.add_argument("--skip-judged-tasks", action="store_true", help="without a judge: leave judged tasks out")
     score.add_argument(
         "--score-invalid-format",

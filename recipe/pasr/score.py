@@ -58,7 +58,7 @@ from recipe.pasr.reward import (
     result_record,
     score_group,
 )
-from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig
+from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
 from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
 from recipe.pasr.tasks import UnknownDataSource, resolve_task
 
@@ -485,15 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--missing-answer-acc", type=float, metavar="ACC", default=0.0, help="acc of a response with no answer"
     )
     judge = parser.add_argument_group("judge (data sources without a rule scorer, or --scorer judge)")
-    judge.add_argument("--judge-url", metavar="URL", help="OpenAI-compatible API base, e.g. http://127.0.0.1:8000/v1")
-    judge.add_argument("--judge-model", metavar="NAME", help="model name served at --judge-url")
-    judge.add_argument(
-        "--judge-api-key-env", metavar="VAR", default="PASR_JUDGE_API_KEY", help="env var holding the API key"
-    )
+    add_judge_arguments(judge)
     judge.add_argument("--judge-target", choices=list(JudgeTarget), default=JudgeTarget.ANSWER)
-    judge.add_argument("--judge-concurrency", type=int, metavar="N", default=64, help="judge requests in flight")
-    judge.add_argument("--judge-timeout", type=float, metavar="S", default=60.0, help="seconds per judge attempt")
-    judge.add_argument("--judge-max-retries", type=int, metavar="N", default=3)
     judge.add_argument(
         "--judge-failure-policy", choices=list(JudgeFailurePolicy), default=JudgeFailurePolicy.NEUTRALIZE_GROUP
     )
@@ -507,23 +500,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _judge_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> JudgeClient | None:
-    if args.judge_url is None or args.scorer == ScorerMode.RULE:
-        if args.scorer == ScorerMode.JUDGE:
-            parser.error("--scorer judge needs --judge-url and --judge-model")
+    if args.scorer == ScorerMode.RULE:
         return None
-    if not args.judge_model:
-        parser.error("--judge-url needs --judge-model")
+    if args.scorer == ScorerMode.JUDGE and not args.judge_url:
+        parser.error("--scorer judge needs --judge-url and --judge-model")
     try:
-        return JudgeClient(
-            JudgeConfig(
-                url=args.judge_url,
-                model=args.judge_model,
-                api_key_env=args.judge_api_key_env,
-                max_concurrency=args.judge_concurrency,
-                timeout_s=args.judge_timeout,
-                max_retries=args.judge_max_retries,
-            )
-        )
+        return judge_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
 

@@ -33,6 +33,7 @@ The API key is read from the environment variable named by ``JudgeConfig.api_key
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -525,3 +526,36 @@ def _abandon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop | N
         connector._close()  # sync part of close(); only marks it closed when the loop is gone
     except Exception:
         logger.debug("judge: could not close a session of a previous event loop", exc_info=True)
+
+
+# --- command line ----------------------------------------------------------------------------------
+
+
+def add_judge_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The judge options every CLI shares (score, evaluate); read them back with :func:`judge_from_args`."""
+    parser.add_argument("--judge-url", metavar="URL", help="OpenAI-compatible API base, e.g. http://127.0.0.1:8000/v1")
+    parser.add_argument("--judge-model", metavar="NAME", help="model name served at --judge-url")
+    parser.add_argument(
+        "--judge-api-key-env", metavar="VAR", default="PASR_JUDGE_API_KEY", help="env var holding the API key"
+    )
+    parser.add_argument("--judge-concurrency", type=int, metavar="N", default=64, help="judge requests in flight")
+    parser.add_argument("--judge-timeout", type=float, metavar="S", default=60.0, help="seconds per judge attempt")
+    parser.add_argument("--judge-max-retries", type=int, metavar="N", default=3)
+
+
+def judge_from_args(args: argparse.Namespace) -> JudgeClient | None:
+    """A client from :func:`add_judge_arguments` options; None without ``--judge-url``; ValueError if incomplete."""
+    if not args.judge_url:
+        return None
+    if not args.judge_model:
+        raise ValueError("--judge-url needs --judge-model (the model name the judge server serves)")
+    return JudgeClient(
+        JudgeConfig(
+            url=args.judge_url,
+            model=args.judge_model,
+            api_key_env=args.judge_api_key_env,
+            max_concurrency=args.judge_concurrency,
+            timeout_s=args.judge_timeout,
+            max_retries=args.judge_max_retries,
+        )
+    )
