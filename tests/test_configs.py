@@ -230,3 +230,25 @@ def test_every_model_config_has_a_run_script():
     for name in models:
         assert f"+recipe={name} " in scripts[f"run_{name.removeprefix('pasr_')}.sh"]
     assert (recipe_dir / "REQUIRED_VERL.txt").read_text().strip() == "verl==0.9.1"
+
+
+def test_reward_manager_names_a_record_with_a_missing_field(model_dir: Path):
+    import numpy as np
+    import torch
+    from transformers import AutoTokenizer
+    from verl import DataProto
+
+    config = compose_recipe("pasr", f"actor_rollout_ref.model.path={model_dir}")
+    manager = PasrRewardManager(config, AutoTokenizer.from_pretrained(model_dir))
+    ids = torch.tensor([[5, 6, 7]])
+    tensors = {"prompts": ids[:, :1], "responses": ids[:, 1:], "input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    data = DataProto.from_dict(
+        tensors=tensors,
+        non_tensors={
+            "data_source": np.array(["gsm8k"], dtype=object),
+            "uid": np.array(["a1b2"], dtype=object),
+            "extra_info": np.array([{"index": 17}], dtype=object),
+        },
+    )
+    with pytest.raises(ValueError, match=r"uid=a1b2 extra_info.index=17: missing field 'reward_model'"):
+        manager.loop.run_until_complete(manager.run_single(data))

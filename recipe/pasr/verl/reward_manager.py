@@ -84,10 +84,17 @@ class PasrRewardManager(RewardManagerBase):
         )
         non_tensor = item.non_tensor_batch
         extra_info = non_tensor.get("extra_info") or {}
+        try:
+            ground_truth, data_source = non_tensor["reward_model"]["ground_truth"], non_tensor["data_source"]
+        except (KeyError, TypeError) as missing:
+            where = f"uid={non_tensor.get('uid')} extra_info.index={extra_info.get('index')}"
+            raise ValueError(
+                f"record {where}: missing field {missing} (needs reward_model.ground_truth, data_source)"
+            ) from None
         request = ScoreRequest(
             response=response,
-            ground_truth=str(non_tensor["reward_model"]["ground_truth"]),
-            data_source=str(non_tensor["data_source"]),
+            ground_truth=str(ground_truth),
+            data_source=str(data_source),
             question=str(extra_info.get("question", "")),
             role=Role(extra_info.get(ROLE_KEY, Role.POLICY)),
             prompt_tail=prompt_tail,
