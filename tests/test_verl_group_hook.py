@@ -9,6 +9,7 @@ model directory holds a tokenizer and ``config.json`` but no weights.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -31,7 +32,7 @@ from verl.utils import tensordict_utils as tu  # noqa: E402
 from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn  # noqa: E402
 from verl_fakes import ScriptedLLMClient  # noqa: E402
 
-from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply  # noqa: E402
+from recipe.pasr.scoring.fake_judge_server import FakeReply, serve_in_thread  # noqa: E402
 from recipe.pasr.tasks import TASKS, pasr_messages, standard_messages  # noqa: E402
 from recipe.pasr.verl.agent_loop import PasrAgentLoopManager  # noqa: E402
 from recipe.pasr.verl.trainer import PASR_TRAINERS, step_metrics  # noqa: E402
@@ -69,25 +70,6 @@ def compose_config(model_dir: Path, *overrides: str):
     return config
 
 
-class JudgeInThread:
-    """The loopback fake judge, served from its own thread so Ray actors can call it."""
-
-    def __init__(self, responder) -> None:
-        import asyncio
-        import threading
-
-        self.loop = asyncio.new_event_loop()
-        self.server = FakeJudgeServer(responder)
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(timeout=10)
-
-    def close(self) -> None:
-        import asyncio
-
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
-
 def judge_by_answer(request):
     """1 for an answer 12, 0 for 18, an unparseable reply for 42 (a judge failure)."""
     candidate = request.user_text().split("Candidate answer:")[-1].split()[1]  # the line after the opening fence
@@ -111,12 +93,13 @@ class Env:
         runtime_env = {k: v for k, v in runtime_env.items() if v is not None}
         runtime_env["env_vars"] = {"PYTHONPATH": python_path}
         ray.init(num_cpus=8, include_dashboard=False, runtime_env=runtime_env)
-        self.judge = JudgeInThread(judge_by_answer)
+        self.exit_stack = contextlib.ExitStack()
+        self.judge = self.exit_stack.enter_context(serve_in_thread(judge_by_answer))
         # The reward workers of the module are configured with the judge; rule-scored tasks never call it.
         self.base_config = compose_config(
             self.model_dir,
             "pasr.judge_backend=external",
-            f"pasr.judge.url={self.judge.server.url}",
+            f"pasr.judge.url={self.judge.url}",
             "pasr.judge.model=fake-judge",
             "pasr.judge.max_retries=0",
         )
@@ -222,7 +205,7 @@ def record(question: str, ground_truth: str, data_source: str = "gsm8k", **extra
 def env(tmp_path_factory):
     environment = Env(tmp_path_factory.mktemp("verl"))
     yield environment
-    environment.judge.close()
+    environment.exit_stack.close()
     tq.close()
     ray.shutdown()
 

@@ -1,0 +1,105 @@
+"""The judge served by verl itself (``pasr.judge_backend=verl``), up to the GPU boundary.
+
+verl serves a generative reward model behind its own ``NaiveRouter`` and hands the router's address to
+the reward manager. Here the model server is the loopback fake judge and the router is verl's real
+``run_router`` on 127.0.0.1; the reward manager must discover the served model name through the router
+and judge through it.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_module
+from tiny_hf import build_tiny_model_dir
+from transformers import AutoTokenizer
+from verl import DataProto
+from verl.experimental.reward_loop.router.naive_router import run_router
+
+from recipe.pasr.scoring.fake_judge_server import FakeReply, serve_in_thread
+from recipe.pasr.verl.reward_manager import PasrRewardManager
+
+SERVED_NAME = "/models/judge-local-copy"  # verl's vLLM server answers to the model's local path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"router did not listen on 127.0.0.1:{port}")
+
+
+def judge(request):
+    if request.path.endswith("/models"):
+        return FakeReply(body=json.dumps({"object": "list", "data": [{"id": SERVED_NAME}]}).encode())
+    assert request.json()["model"] == SERVED_NAME
+    return FakeReply(content="1")
+
+
+def test_verl_served_judge_is_reached_through_verls_router(tmp_path: Path):
+    model_dir = build_tiny_model_dir(tmp_path / "model", with_weights=False)
+    with serve_in_thread(judge) as server:
+        port = free_port()
+        router = multiprocessing.get_context("spawn").Process(
+            target=run_router, args=("127.0.0.1", port, [f"http://127.0.0.1:{server.port}"]), daemon=True
+        )
+        router.start()
+        try:
+            wait_for_port(port)
+            with initialize_config_module("verl.trainer.config", version_base=None):
+                config = compose(
+                    "ppo_trainer",
+                    overrides=["+recipe=pasr", f"actor_rollout_ref.model.path={model_dir}", "pasr.judge_backend=verl"],
+                )
+            tokenizer = AutoTokenizer.from_pretrained(model_dir)
+            manager = PasrRewardManager(config, tokenizer, reward_router_address=f"127.0.0.1:{port}")
+            prompt = tokenizer("what is 12")["input_ids"]
+            response = tokenizer("<think> so 12 </think> <answer> 12 </answer>")["input_ids"]
+            ids = torch.tensor([prompt + response])
+            data = DataProto.from_dict(
+                tensors={
+                    "prompts": torch.tensor([prompt]),
+                    "responses": torch.tensor([response]),
+                    "input_ids": ids,
+                    "attention_mask": torch.ones_like(ids),
+                },
+                non_tensors={
+                    "data_source": np.array(["drop"], dtype=object),  # free-text answers: judged
+                    "reward_model": np.array([{"ground_truth": "12"}], dtype=object),
+                    "extra_info": np.array([{"question": "what is 12"}], dtype=object),
+                },
+            )
+            result = manager.loop.run_until_complete(manager.run_single(data))
+        finally:
+            router.terminate()
+            router.join(timeout=10)
+    info = result["reward_extra_info"]
+    assert (info["scorer"], info["acc"], info["judge_failed"]) == ("judge", 1.0, False)
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1/models"), ("POST", "/v1/chat/completions")]
+
+
+def test_verl_backend_without_a_served_judge_fails_at_start(tmp_path: Path):
+    model_dir = build_tiny_model_dir(tmp_path / "model", with_weights=False)
+    with initialize_config_module("verl.trainer.config", version_base=None):
+        config = compose(
+            "ppo_trainer",
+            overrides=["+recipe=pasr", f"actor_rollout_ref.model.path={model_dir}", "pasr.judge_backend=verl"],
+        )
+    with pytest.raises(ValueError, match=r"reward\.reward_model\.enable=true"):
+        PasrRewardManager(config, AutoTokenizer.from_pretrained(model_dir))
