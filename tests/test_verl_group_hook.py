@@ -27,6 +27,7 @@ from omegaconf import OmegaConf  # noqa: E402
 from tiny_hf import build_tiny_model_dir  # noqa: E402
 from verl.experimental.reward_loop import RewardLoopManager  # noqa: E402
 from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage  # noqa: E402
+from verl.trainer.ppo.metric_utils import process_validation_metrics  # noqa: E402
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer  # noqa: E402
 from verl.utils import tensordict_utils as tu  # noqa: E402
 from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn  # noqa: E402
@@ -309,6 +310,12 @@ def test_validation_scores_with_the_same_reward_and_errors_surface(env):
     assert len(scored) == 1 and len(scored[0]) == 2  # val_kwargs.n = 2
     rows = by_text(scored[0])
     assert rows[REFINE_RIGHT][0]["refine_outcome"] == "win" and rows[REFINE_RIGHT][0]["rm_score"] == pytest.approx(3.0)
+    # verl's own validation aggregation turns the reward info into per-source accuracy and refine rate.
+    keys = [key for key in scored[0][0] if key not in ("text", "key", "rm_score")]
+    infos = {key: [row[key] for row in scored[0]] for key in keys}
+    per_source = process_validation_metrics(["gsm8k"] * 2, ["u"] * 2, infos)["gsm8k"]
+    assert per_source["acc"]["mean@2"] == pytest.approx(0.5)
+    assert per_source["is_refine"]["mean@2"] == pytest.approx(0.5)
     errors = manager.take_errors()
     assert errors and all("no_such_source" in error for error in errors)
     assert manager.take_errors() == []  # taken once
