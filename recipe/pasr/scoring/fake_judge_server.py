@@ -276,10 +276,6 @@ class FakeJudgeServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    def reset_counters(self) -> None:
-        self.requests.clear()
-        self.received = self.answered = self.max_in_flight = 0
-
     def _dispatch(self, conn: _Conn, request: FakeRequest | None) -> None:
         self.received += 1
         self.in_flight += 1
