@@ -322,6 +322,7 @@ async def test_concurrency_is_bounded():
 
 def test_client_survives_event_loop_changes():
     """A trainer may call asyncio.run per batch: the session must follow the running loop."""
+    gc.collect()  # earlier tests' garbage must not warn inside the block below
     with serve_in_thread(FakeReply("1")) as srv, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         client = make_client(srv.url)
