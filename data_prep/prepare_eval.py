@@ -34,10 +34,8 @@ from typing import Any
 
 from recipe.pasr.data_prep.records import DropLog, RecordError, SourceRecord, read_records, require_str
 from recipe.pasr.data_prep.verl_rows import make_row, write_parquet
+from recipe.pasr.scoring.rules import LETTER_LABELS as LETTERS
 from recipe.pasr.scoring.rules import gsm8k_reference, last_boxed, options_from_question
-
-LETTERS = "ABCDE"
-
 
 # --- ground truths (paper-shaped record → question, ground truth) ----------------------------------
 

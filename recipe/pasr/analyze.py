@@ -91,8 +91,11 @@ def _read_file(path: Path, task: str | None) -> Iterator[Sample]:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            record = json.loads(line)
             where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"{where}: invalid JSON ({exc})") from None
             if "output" in record and "input" in record:
                 yield _from_dump(record, where, task)
             elif "response" in record and "task" in record:
