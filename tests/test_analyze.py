@@ -74,6 +74,6 @@ def test_unknown_input_shape_is_an_error(tmp_path, capsys):
 
 
 def test_invalid_json_names_file_and_line(tmp_path, capsys):
-    (tmp_path / "x.jsonl").write_text('\n{not json\n')
+    (tmp_path / "x.jsonl").write_text("\n{not json\n")
     assert analyze.main([str(tmp_path / "x.jsonl"), "--output-dir", str(tmp_path / "out")]) == 1
     assert "x.jsonl:2: invalid JSON" in capsys.readouterr().err
