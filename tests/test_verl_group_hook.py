@@ -387,3 +387,19 @@ def test_groups_are_released_one_by_one_not_per_batch(env):
     assert {key.rsplit("_", 2)[0] for key in meta.keys} == {fast, slow}
     tq.kv_clear(keys=meta.keys, partition_id="train")
     tq.kv_clear(keys=[fast, slow], partition_id="train")
+
+
+def test_a_group_whose_reward_cannot_be_applied_releases_every_session():
+    """With judge_failure_policy=raise the group reward raises: no session may wait forever for it."""
+    from verl.experimental.agent_loop.agent_loop import AgentLoopMetrics, AgentLoopOutput
+
+    from recipe.pasr.reward import JudgeFailureError, RewardConfig, SampleScore, sample_record
+    from recipe.pasr.verl.agent_loop import PromptGroup
+
+    group = PromptGroup("u", 2, False, RewardConfig(judge_failure_policy="raise"))
+    for session, sample in enumerate([SampleScore(acc=1.0), SampleScore(judge_failed=True, scorer="judge")]):
+        info = {"reward_extra_info": sample_record(sample)}
+        output = AgentLoopOutput(prompt_ids=[1], response_ids=[2], response_mask=[1], metrics=AgentLoopMetrics())
+        output.extra_fields = info
+        group.add(session, output)
+    assert group.ready.is_set() and isinstance(group.error, JudgeFailureError)

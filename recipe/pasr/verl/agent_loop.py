@@ -24,7 +24,7 @@ from verl.experimental.agent_loop import AgentLoopOutput
 from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ, AgentLoopWorkerTQ
 
 from recipe.pasr.reward import BaselineMode, RewardConfig, SampleScore, result_record, sample_from_record, score_group
-from recipe.pasr.verl.config import load_pasr_config
+from recipe.pasr.verl.config import check_verl_settings, load_pasr_config
 from recipe.pasr.verl.reward_manager import ROLE_KEY
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class PromptGroup:
         self.settled_sessions: set[int] = set()
         self.baseline: list[SampleScore] = []
         self.ready = asyncio.Event()
+        self.error: Exception | None = None  # why the group reward could not be applied
 
     def add(self, session_id: int, output: AgentLoopOutput) -> None:
         self.outputs[session_id] = output
@@ -62,7 +63,10 @@ class PromptGroup:
     def _settle(self) -> None:
         self.remaining -= 1
         if self.remaining == 0:
-            self._apply()
+            try:
+                self._apply()
+            except Exception as error:  # e.g. judge_failure_policy=raise: every session fails, none waits forever
+                self.error = error
             self.ready.set()
 
     def _apply(self) -> None:
@@ -79,12 +83,8 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        check_verl_settings(self.config)  # among others: no colocated reward model, which turns streaming off
         self.pasr = load_pasr_config(self.config)
-        if self.reward_loop_worker_handles is None:
-            raise ValueError(
-                "PASR needs verl's streaming reward loop (reward-loop workers); it is off when a reward model "
-                "is colocated: set reward.reward_model.enable_resource_pool=true"
-            )
         self.groups: dict[str, PromptGroup] = {}
         self.errors: list[str] = []
 
@@ -121,14 +121,16 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
         outputs = output if isinstance(output, list) else [output]
         try:
             await self._compute_score(outputs, kwargs=kwargs)
+            if _is_baseline(kwargs):
+                return outputs[-1]  # a baseline sample: scored, never written to TransferQueue
+            group = self.groups[kwargs["uid"]]
+            group.add(kwargs["session_id"], outputs[-1])
+            await group.ready.wait()
+            if group.error is not None:
+                raise group.error
         except Exception as error:
             self.errors.append(f"uid {kwargs['uid']}: {type(error).__name__}: {error}")
             raise
-        if _is_baseline(kwargs):
-            return outputs[-1]  # a baseline sample: scored, never written to TransferQueue
-        group = self.groups[kwargs["uid"]]
-        group.add(kwargs["session_id"], outputs[-1])
-        await group.ready.wait()
         return await super()._agent_loop_postprocess(output, validate, **kwargs)
 
     async def _paired_baseline(self, group: PromptGroup, prompt: dict, sampling_params: dict, trajectory: dict) -> None:
@@ -164,7 +166,7 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
     async def take_errors(self) -> list[str]:
         """Errors seen since the last call (the trainer polls these and stops on them)."""
         errors, self.errors = self.errors, []
-        return errors
+        return list(dict.fromkeys(errors))  # a group's error is raised by each of its sessions
 
 
 def _is_baseline(kwargs: dict) -> bool:

@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 from verl import DataProto
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
-from recipe.pasr.reward import JudgeFailureMonitor, Role, SampleScore, format_score, sample_record
+from recipe.pasr.reward import JudgeFailureMonitor, Role, sample_record, score_group
 from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig
 from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest
 from recipe.pasr.verl.config import JudgeBackend, PasrConfig, check_verl_settings, load_pasr_config
@@ -103,15 +103,9 @@ class PasrRewardManager(RewardManagerBase):
         scorer = await self._get_scorer()
         sample, _ = await scorer.score(request)
         self.monitor.record(sample)
-        return {"reward_score": self.provisional_score(sample), "reward_extra_info": sample_record(sample)}
-
-    def provisional_score(self, sample: SampleScore) -> float:
-        """format + acc, without the bonus: replaced by the group stage before anything trains on it."""
-        config = self.pasr.reward
-        acc = sample.acc if sample.acc is not None else 0.0
-        if sample.role is Role.STANDARD:
-            return acc
-        return config.format_weight * format_score(bool(sample.format_ok), config) + config.acc_weight * acc
+        # Provisional: the sample scored alone (no in-group bonus); the group hook replaces it.
+        provisional = score_group([sample], self.pasr.reward)[0].score
+        return {"reward_score": provisional, "reward_extra_info": sample_record(sample)}
 
     async def _get_scorer(self) -> SampleScorer:
         # Built inside the running loop: the judge client's session and semaphore are loop-bound.
