@@ -30,6 +30,12 @@ def test_wheel_installs_and_composes_recipes(tmp_path: Path):
     assert shipped_configs <= names
     assert {"hydra_plugins/pasr_searchpath/__init__.py", "recipe/pasr/demo/examples.jsonl"} <= names
     assert "recipe/pasr/data_prep/prepare_train.py" in names
+    # The CPU smoke run: its script, installer and plugins (vLLM finds its plugin through the entry point).
+    assert {"recipe/pasr/run_cpu_smoke.sh", "recipe/pasr/cpu/install_vllm_cpu.sh"} <= names
+    assert {"recipe/pasr/cpu/verl_platform.py", "recipe/pasr/cpu/vllm_plugin.py"} <= names
+    (entry_points,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+    entry_point_text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[vllm.general_plugins]\npasr_cpu = recipe.pasr.cpu.vllm_plugin:register" in entry_point_text
     assert "recipe/__init__.py" not in names and "hydra_plugins/__init__.py" not in names  # namespace packages
 
     target = tmp_path / "site"

@@ -46,6 +46,23 @@ class PasrMetricsMixin:
                 config.trainer.v1.trainer_mode = mode.removeprefix(MODE_PREFIX)
         super().__init__(config)  # type: ignore[call-arg]
 
+    def _log_rollout_data(self, batch: Any, timing_raw: dict, rollout_data_dir: str) -> None:
+        # verl's training dump (trainer.rollout_data_dir) has no reward_extra_info; keep the step's PASR
+        # components by key so _dump_generations can add them as columns.
+        self._pasr_dump_records = dict(zip(*reward_records(batch), strict=True))
+        super()._log_rollout_data(batch, timing_raw, rollout_data_dir)  # type: ignore[misc]
+
+    def _dump_generations(
+        self, inputs: Any, outputs: Any, gts: Any, scores: Any, reward_extra_infos_dict: dict, dump_path: str
+    ) -> None:
+        records = self.__dict__.pop("_pasr_dump_records", None)
+        if records is not None:  # a training dump, rows keyed by verl's {uid}_{session}_{index}
+            rows = [records.get(key, {}) for key in reward_extra_infos_dict["uid"]]  # padding rows have none
+            names = dict.fromkeys(name for row in rows for name in row if name != "score")  # verl's score stays
+            columns = {name: [row.get(name) for row in rows] for name in names}
+            reward_extra_infos_dict = {**columns, **reward_extra_infos_dict}
+        super()._dump_generations(inputs, outputs, gts, scores, reward_extra_infos_dict, dump_path)  # type: ignore[misc]
+
     def _compute_metrics(self, batch: Any, metrics: dict, timing_raw: dict, global_steps: int, epoch: int) -> None:
         super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)  # type: ignore[misc]
         metrics.update(step_metrics(batch))
@@ -55,15 +72,20 @@ class PasrMetricsMixin:
             raise RuntimeError(f"PASR reward path failed at step {global_steps}: " + "; ".join(errors[:5]))
 
 
-def step_metrics(batch: Any) -> dict[str, float]:
-    """``pasr/*`` metrics over the step's non-padding trajectories, read from TransferQueue."""
+def reward_records(batch: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    """The step's non-padding trajectory keys and their PASR reward records, read from TransferQueue."""
     keep = np.array([not tag.get("is_padding", False) for tag in batch.tags], dtype=bool)
     keys = [key for key, kept in zip(batch.keys, keep, strict=True) if kept]
     if not keys:
-        return {}
+        return [], []
     data = tq.kv_batch_get(keys=keys, partition_id=batch.partition_id, select_fields=["extra_fields"])
-    records = [fields.get("reward_extra_info", {}) for fields in data.pop("extra_fields").tolist()]
-    return summarize(records)
+    return keys, [fields.get("reward_extra_info", {}) for fields in data.pop("extra_fields").tolist()]
+
+
+def step_metrics(batch: Any) -> dict[str, float]:
+    """``pasr/*`` metrics over the step's non-padding trajectories."""
+    _, records = reward_records(batch)
+    return summarize(records) if records else {}
 
 
 def _pasr_trainer(base: type[PPOTrainer]) -> type[PPOTrainer]:

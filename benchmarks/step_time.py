@@ -1,0 +1,79 @@
+"""Training step time of the whole PASR trainer against the same trainer with verl's plain GSM8K reward.
+
+Both runs go through ``recipe/pasr/run_cpu_smoke.sh`` (``main_ppo +recipe=pasr_cpu``): same tiny model,
+data, batch, group size and response length, FSDP2 and verl's vLLM rollout on CPU. The baseline
+replaces PASR's reward manager, group hook and trainer mode with verl's own (``reward_manager.name=naive``
+with verl's GSM8K scorer, the default agent-loop manager, trainer mode ``sync``). The first step of each
+run (vLLM warm-up) is left out; the figure is the ratio of median ``timing_s/step`` over the rest.
+
+Usage: ``python benchmarks/step_time.py [--steps 8] [--workdir DIR]``. Ends with ``name=value`` lines.
+On CPU, generation dominates a step; on GPUs the reward path is a smaller share still.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from recipe.pasr.cpu.trainer_run import TrainerRun, run_cpu_trainer
+
+PLAIN_REWARD = [
+    "reward.reward_manager.source=register",
+    "reward.reward_manager.name=naive",
+    "reward.reward_manager.module.path=null",
+    "actor_rollout_ref.rollout.agent.agent_loop_manager_class=null",
+    "trainer.v1.trainer_mode=sync",
+]
+TIMINGS = ("timing_s/step", "timing_s/gen", "timing_s/update_actor")
+
+
+def measured_steps(run: TrainerRun, name: str, steps: int) -> dict[int, dict[str, float]]:
+    if run.returncode != 0 or sorted(run.steps) != list(range(1, steps + 1)):
+        raise SystemExit(f"{name} run failed (exit {run.returncode}, steps {sorted(run.steps)}):\n{run.tail()}")
+    return {step: metrics for step, metrics in run.steps.items() if step > 1}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=8, help="training steps per run (the first is not measured)")
+    parser.add_argument("--workdir", type=Path, help="where model, data and logs go (default: a temp dir)")
+    parser.add_argument("--timeout-s", type=float, default=1500)
+    args = parser.parse_args(argv)
+    if args.steps < 2:
+        parser.error("--steps must be at least 2 (the first step is not measured)")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pasr_step_time_"))
+    common = [f"trainer.total_training_steps={args.steps}", "trainer.save_freq=-1"]
+    runs = {}
+    for name, extra in (("plain", PLAIN_REWARD), ("pasr", [])):
+        run = run_cpu_trainer(
+            workdir,
+            [*common, *extra, f"trainer.experiment_name={name}"],
+            timeout_s=args.timeout_s,
+            log_name=f"{name}.log",
+        )
+        runs[name] = measured_steps(run, name, args.steps)
+        print(f"{name}: {run.wall_s:.0f} s wall, log {run.log}", file=sys.stderr)
+    medians = {
+        (name, timing): statistics.median(metrics[timing] for metrics in steps.values())
+        for name, steps in runs.items()
+        for timing in TIMINGS
+    }
+    print(f"{'timing (median, steps 2..N)':<32}{'plain':>10}{'pasr':>10}{'ratio':>8}")
+    for timing in TIMINGS:
+        plain, pasr = medians[("plain", timing)], medians[("pasr", timing)]
+        print(f"{timing:<32}{plain:>10.3f}{pasr:>10.3f}{pasr / plain:>8.3f}")
+    print(f"measured_steps={args.steps - 1}")
+    print(f"pasr_step_s={medians[('pasr', 'timing_s/step')]:.4f}")
+    print(f"plain_step_s={medians[('plain', 'timing_s/step')]:.4f}")
+    print(f"pasr_vs_plain_gen_time_ratio={medians[('pasr', 'timing_s/gen')] / medians[('plain', 'timing_s/gen')]:.4f}")
+    print(
+        f"pasr_vs_plain_step_time_ratio={medians[('pasr', 'timing_s/step')] / medians[('plain', 'timing_s/step')]:.4f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

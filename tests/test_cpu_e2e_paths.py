@@ -1,0 +1,182 @@
+"""More paths of the whole trainer on CPU, one run each: a judge served by vLLM (external endpoint), a
+judge served by verl itself, the paired baseline with a validation pass, and verl's colocated async mode.
+
+Each takes minutes, so they are not in the default test run (``-m "not e2e_paths"`` in pyproject's
+addopts); run them with ``pytest -m e2e_paths``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from recipe.pasr.cpu.prepare import prepare
+from recipe.pasr.cpu.trainer_run import TrainerRun, kill_group, run_cpu_trainer
+from recipe.pasr.metrics import summarize
+
+pytestmark = [pytest.mark.e2e_paths, pytest.mark.ray]
+
+TIMEOUT_S = 1200
+PASR_METRICS = set(summarize([]))
+# vLLM constrains the judge's reply to a grade (guided_choice is ignored by vLLM 0.27).
+JUDGE_CHOICES = "+pasr.judge.extra_body.structured_outputs={choice:['0','1']}"
+
+
+def assert_trained(run: TrainerRun, steps: int) -> None:
+    assert run.returncode == 0, f"trainer exited {run.returncode} after {run.wall_s:.0f} s:\n{run.tail()}"
+    assert sorted(run.steps) == list(range(1, steps + 1))
+    for step, metrics in run.steps.items():
+        assert not PASR_METRICS - set(metrics), f"step {step} lacks {sorted(PASR_METRICS - set(metrics))}"
+    print(f"{run.log.name}: {run.wall_s:.0f} s", file=sys.stderr)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("cpu_paths")
+    prepare(workdir / "cpu")
+    return workdir
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def vllm_judge(workdir) -> Iterator[str]:
+    """``vllm serve`` (CPU build) on 127.0.0.1 with the tiny model as a judge; yields its base URL."""
+    port = free_port()
+    log = (workdir / "vllm_judge.log").open("w")
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", str(workdir / "cpu" / "model")]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--served-model-name", "judge", "--max-model-len", "512"]
+    command += ["--enforce-eager", "--dtype", "float32"]
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 400
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/models", timeout=5) as response:
+                    if json.load(response)["data"]:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"vLLM judge did not start: {(workdir / 'vllm_judge.log').read_text()[-3000:]}")
+                time.sleep(3)
+        yield url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=30)
+        kill_group(server.pid)
+        log.close()
+
+
+def served_requests(url: str) -> float:
+    """Finished requests according to vLLM's Prometheus metrics."""
+    with urllib.request.urlopen(url.removesuffix("/v1") + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("vllm:request_success_total")
+    )
+
+
+def test_external_judge_served_by_vllm(workdir, vllm_judge):
+    before = served_requests(vllm_judge)
+    run = run_cpu_trainer(
+        workdir,
+        [
+            "trainer.total_training_steps=2",
+            "pasr.judge_backend=external",
+            "pasr.scorer=judge",
+            f"pasr.judge.url={vllm_judge}",
+            "pasr.judge.model=judge",
+            JUDGE_CHOICES,
+            "trainer.experiment_name=external_judge",
+        ],
+        timeout_s=TIMEOUT_S,
+        log_name="external_judge.log",
+    )
+    assert_trained(run, 2)
+    assert all(metrics["pasr/judge_failures"] == 0 for metrics in run.steps.values())
+    assert served_requests(vllm_judge) - before >= 2 * 16  # every policy response was judged by the server
+
+
+def test_judge_served_by_verl(workdir):
+    """verl serves the judge from reward.reward_model (its own vLLM server in its own resource pool)."""
+    run = run_cpu_trainer(
+        workdir,
+        [
+            "trainer.total_training_steps=2",
+            "ray_kwargs.ray_init.num_gpus=2",  # one logical GPU for the policy, one for the judge's pool
+            "reward.custom_reward_function.path=pkg://recipe.pasr.verl.reward_manager",
+            "reward.custom_reward_function.name=route_to_reward_manager",
+            "reward.reward_model.enable=true",
+            "reward.reward_model.enable_resource_pool=true",
+            "reward.reward_model.n_gpus_per_node=1",
+            "reward.reward_model.nnodes=1",
+            f"reward.reward_model.model_path={workdir / 'cpu' / 'model'}",
+            "reward.reward_model.rollout.name=vllm",
+            "reward.reward_model.rollout.gpu_memory_utilization=0.1",
+            "reward.reward_model.rollout.free_cache_engine=false",
+            "+reward.reward_model.rollout.enable_sleep_mode=false",
+            "reward.reward_model.rollout.max_model_len=512",
+            "reward.reward_model.rollout.prompt_length=448",
+            "reward.reward_model.rollout.response_length=16",
+            "pasr.judge_backend=verl",
+            "pasr.scorer=judge",
+            JUDGE_CHOICES,
+            "trainer.experiment_name=verl_judge",
+        ],
+        timeout_s=TIMEOUT_S,
+        log_name="verl_judge.log",
+    )
+    assert_trained(run, 2)
+    assert all(metrics["pasr/judge_failures"] == 0 for metrics in run.steps.values())
+
+
+def test_paired_baseline_with_validation(workdir):
+    run = run_cpu_trainer(
+        workdir,
+        [
+            "trainer.total_training_steps=2",
+            "pasr.reward.baseline=paired",
+            "pasr.paired_samples=2",
+            "trainer.test_freq=2",
+            "trainer.experiment_name=paired_val",
+        ],
+        timeout_s=TIMEOUT_S,
+        log_name="paired_val.log",
+    )
+    assert_trained(run, 2)
+    assert any(metrics["pasr/refine_rate"] > 0 for metrics in run.steps.values())
+    assert all(metrics["pasr/baseline_missing_rate"] == 0 for metrics in run.steps.values())  # paired: always one
+    validation = run.steps[2]
+    assert "val-core/gsm8k/acc/mean@1" in validation and "val-aux/gsm8k/is_refine/mean@1" in validation
+
+
+def test_colocate_async_trainer_mode(workdir):
+    run = run_cpu_trainer(
+        workdir,
+        [
+            "trainer.total_training_steps=2",
+            "trainer.v1.trainer_mode=pasr_colocate_async",
+            "trainer.experiment_name=colocate_async",
+        ],
+        timeout_s=TIMEOUT_S,
+        log_name="colocate_async.log",
+    )
+    assert_trained(run, 2)
