@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,3 +59,29 @@ def test_rollout_cost_follows_the_configs():
     # n = 8 PASR responses; paired adds paired_samples = 8 standard ones, as the paper's code did.
     assert figures["in_group_vs_paper_generation_ratio"] == 0.5
     assert figures["paired_vs_paper_generation_ratio"] == 1.0
+
+
+def test_step_time_baseline_is_verl_plain_reward(tmp_path):
+    """The step-time benchmark's baseline composes to verl's own reward path: naive manager, verl's
+    agent-loop manager, plain sync trainer; everything else as in the PASR run."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from step_time import PLAIN_REWARD
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+    def compose(*overrides: str) -> dict:
+        command = [sys.executable, "-m", "verl.trainer.main_ppo", "+recipe=pasr_cpu", *overrides, "--cfg", "job"]
+        env = {**os.environ, "PASR_CPU_DIR": str(tmp_path)}
+        proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return yaml.safe_load(proc.stdout)
+
+    pasr, plain = compose(), compose(*PLAIN_REWARD)
+    assert plain["reward"]["reward_manager"]["name"] == "naive"
+    assert plain["reward"]["reward_manager"]["source"] == "register"
+    assert plain["actor_rollout_ref"]["rollout"]["agent"]["agent_loop_manager_class"] is None
+    assert plain["trainer"]["v1"]["trainer_mode"] == "sync"
+    for section in ("data", "algorithm"):
+        assert plain[section] == pasr[section]
+    assert plain["actor_rollout_ref"]["actor"] == pasr["actor_rollout_ref"]["actor"]

@@ -106,13 +106,24 @@ def test_external_judge_served_by_vllm(workdir, vllm_judge):
             "pasr.judge.model=judge",
             JUDGE_CHOICES,
             "trainer.experiment_name=external_judge",
+            f"trainer.rollout_data_dir={workdir / 'external_judge_rollouts'}",
         ],
         timeout_s=TIMEOUT_S,
         log_name="external_judge.log",
     )
     assert_trained(run, 2)
     assert all(metrics["pasr/judge_failures"] == 0 for metrics in run.steps.values())
-    assert served_requests(vllm_judge) - before >= 2 * 16  # every policy response was judged by the server
+    records = [
+        json.loads(line)
+        for dump in (workdir / "external_judge_rollouts").glob("*.jsonl")
+        for line in dump.read_text().splitlines()
+    ]
+    judged = [record for record in records if record["scorer"] == "judge"]
+    # Every response with an answer went to the server (format-invalid ones score missing_answer_acc unjudged),
+    # and the constrained replies parse as grades.
+    assert len(records) == 32 and judged
+    assert served_requests(vllm_judge) - before == len(judged)
+    assert {record["acc"] for record in judged} <= {0.0, 1.0} and not any(r["judge_failed"] for r in judged)
 
 
 def test_judge_served_by_verl(workdir):
@@ -130,6 +141,7 @@ def test_judge_served_by_verl(workdir):
             "reward.reward_model.nnodes=1",
             f"reward.reward_model.model_path={workdir / 'cpu' / 'model'}",
             "reward.reward_model.rollout.name=vllm",
+            "reward.reward_model.rollout.tensor_model_parallel_size=1",
             "reward.reward_model.rollout.gpu_memory_utilization=0.1",
             "reward.reward_model.rollout.free_cache_engine=false",
             "+reward.reward_model.rollout.enable_sleep_mode=false",
