@@ -3,8 +3,10 @@
 Both runs go through ``recipe/pasr/run_cpu_smoke.sh`` (``main_ppo +recipe=pasr_cpu``): same tiny model,
 data, batch, group size and response length, FSDP2 and verl's vLLM rollout on CPU. The baseline
 replaces PASR's reward manager, group hook and trainer mode with verl's own (``reward_manager.name=naive``
-with verl's GSM8K scorer, the default agent-loop manager, trainer mode ``sync``). The first step of each
-run (vLLM warm-up) is left out; the figure is the ratio of median ``timing_s/step`` over the rest.
+with verl's GSM8K scorer, the default agent-loop manager, trainer mode ``sync``); its copy of the training
+file names the data source ``openai/gsm8k``, the name verl's scorer answers to (PASR takes either).
+The first step of each run (vLLM warm-up) is left out; the figure is the ratio of median
+``timing_s/step`` over the rest.
 
 Usage: ``python benchmarks/step_time.py [--steps 8] [--workdir DIR]``. Ends with ``name=value`` lines.
 On CPU, generation dominates a step; on GPUs the reward path is a smaller share still.
@@ -18,6 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from recipe.pasr.cpu.prepare import prepare
 from recipe.pasr.cpu.trainer_run import TrainerRun, run_cpu_trainer
 
 PLAIN_REWARD = [
@@ -27,7 +33,18 @@ PLAIN_REWARD = [
     "actor_rollout_ref.rollout.agent.agent_loop_manager_class=null",
     "trainer.v1.trainer_mode=sync",
 ]
+VERL_GSM8K_SOURCE = "openai/gsm8k"
 TIMINGS = ("timing_s/step", "timing_s/gen", "timing_s/update_actor")
+
+
+def plain_training_file(cpu_dir: Path) -> Path:
+    """The CPU run's training file with the data source verl's own GSM8K scorer recognises."""
+    table = pq.read_table(cpu_dir / "data" / "train.parquet")
+    column = table.schema.get_field_index("data_source")
+    table = table.set_column(column, "data_source", pa.array([VERL_GSM8K_SOURCE] * table.num_rows, pa.string()))
+    path = cpu_dir / "data" / "train_verl_gsm8k.parquet"
+    pq.write_table(table, path)
+    return path
 
 
 def measured_steps(run: TrainerRun, name: str, steps: int) -> dict[int, dict[str, float]]:
@@ -46,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--steps must be at least 2 (the first step is not measured)")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pasr_step_time_"))
     common = [f"trainer.total_training_steps={args.steps}", "trainer.save_freq=-1"]
+    prepare(workdir / "cpu")  # the same directory run_cpu_smoke.sh uses (PASR_CPU_DIR=workdir/cpu)
+    plain = [*PLAIN_REWARD, f"data.train_files={plain_training_file(workdir / 'cpu')}"]
     runs = {}
-    for name, extra in (("plain", PLAIN_REWARD), ("pasr", [])):
+    for name, extra in (("plain", plain), ("pasr", [])):
         run = run_cpu_trainer(
             workdir,
             [*common, *extra, f"trainer.experiment_name={name}"],
