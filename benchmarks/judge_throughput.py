@@ -113,7 +113,8 @@ async def measure(
     url: str, items: list[Item], concurrency: int, repeats: int, sequential: bool = False, warmup: bool = True
 ) -> Run:
     """Median-of-``repeats`` wall time for scoring ``items`` with one client (fresh per call)."""
-    config = JudgeConfig(url=url, model="fake-judge", max_concurrency=concurrency, api_key_env=None)
+    # The repeats send the same items again: deduplication off, every score() is a real request.
+    config = JudgeConfig(url=url, model="fake-judge", max_concurrency=concurrency, api_key_env=None, deduplicate=False)
     async with JudgeClient(config) as client:
         if warmup:  # open the keep-alive pool first: a trainer's client is long-lived
             await _score_all(client, items[: 1 if sequential else concurrency], sequential)

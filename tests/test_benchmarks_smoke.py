@@ -85,3 +85,20 @@ def test_step_time_baseline_is_verl_plain_reward(tmp_path):
     for section in ("data", "algorithm"):
         assert plain[section] == pasr[section]
     assert plain["actor_rollout_ref"]["actor"] == pasr["actor_rollout_ref"]["actor"]
+
+
+def test_judge_prefix_cache_smoke():
+    """A real vLLM (CPU) server with prefix caching, both layouts, two tiny groups: the figures parse and
+    the new layout makes the server compute fewer prompt tokens."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "judge_prefix_cache.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    figures = _figures(proc.stdout)
+    assert figures["judge_requests_per_layout"] == 16
+    assert 0 < figures["judge_computed_prompt_tokens_ratio"] < 1
+    assert figures["judge_prefix_cache_hit_rate"] > figures["judge_prefix_cache_hit_rate_old"]

@@ -29,6 +29,7 @@ from recipe.pasr.verl.config import AGENT_LOOP_MANAGER, JudgeBackend, PasrConfig
 from recipe.pasr.verl.reward_manager import PasrRewardManager
 
 RECIPES = ["pasr", "pasr_qwen2_5_1_5b", "pasr_qwen2_5_7b", "pasr_qwen3_8b", "pasr_qwen2_5_14b", "pasr_qwen2_5_32b"]
+CPU_RECIPE = "pasr_cpu"  # the CPU smoke run (recipe/pasr/run_cpu_smoke.sh); trains end to end in test_cpu_e2e
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf" / "recipe"
 
 
@@ -49,7 +50,28 @@ def compose_recipe(name: str, *overrides: str):
 
 
 def test_every_recipe_file_is_tested():
-    assert sorted(path.stem for path in CONF_DIR.glob("*.yaml")) == sorted(RECIPES)
+    assert sorted(path.stem for path in CONF_DIR.glob("*.yaml")) == sorted([*RECIPES, CPU_RECIPE])
+
+
+def test_cpu_recipe_is_pasr_at_cpu_sizes(model_dir: Path, tmp_path: Path, monkeypatch):
+    """+recipe=pasr_cpu: the PASR method unchanged, sizes and device settings for a 2-core machine."""
+    (tmp_path / "model").symlink_to(model_dir)  # what recipe.pasr.cpu.prepare lays out in $PASR_CPU_DIR
+    monkeypatch.setenv("PASR_CPU_DIR", str(tmp_path))
+    config = compose_recipe(CPU_RECIPE)
+    validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
+    rollout = omega_conf_to_dataclass(config.actor_rollout_ref.rollout)
+    actor = omega_conf_to_dataclass(config.actor_rollout_ref.actor)
+    assert (rollout.n, rollout.response_length, rollout.name) == (4, 48, "vllm")
+    assert actor.strategy == "fsdp2" and config.trainer.device == "cpu"
+    assert config.data.train_files == f"{tmp_path}/data/train.parquet"
+    pasr = compose_recipe("pasr")
+    for key in ("adv_estimator", "norm_adv_by_std_in_grpo"):
+        assert config.algorithm[key] == pasr.algorithm[key]
+    assert config.pasr == pasr.pasr  # the same reward, bonus and judge settings
+    assert rollout.agent.agent_loop_manager_class == AGENT_LOOP_MANAGER
+    assert config.trainer.v1.trainer_mode == "pasr_sync"
+    assert resolve_reward_manager_cls(config) is PasrRewardManager
+    check_verl_settings(config)
 
 
 @pytest.mark.parametrize("name", RECIPES)
@@ -226,6 +248,7 @@ def test_every_model_config_has_a_run_script():
     recipe_dir = Path(__file__).resolve().parents[1] / "recipe" / "pasr"
     scripts = {path.name: path.read_text() for path in recipe_dir.glob("run_*.sh")}
     models = [name for name in RECIPES if name != "pasr"]
+    assert scripts.pop("run_cpu_smoke.sh").count(f"+recipe={CPU_RECIPE} ") == 1
     assert sorted(scripts) == sorted(f"run_{name.removeprefix('pasr_')}.sh" for name in models)
     for name in models:
         assert f"+recipe={name} " in scripts[f"run_{name.removeprefix('pasr_')}.sh"]

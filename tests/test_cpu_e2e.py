@@ -100,6 +100,7 @@ def test_metrics_reach_tensorboard(first_run, workdir):
 
 
 def test_resume_from_step_two_reaches_step_three(first_run, workdir):
+    """The resumed step also runs the paper's paired baseline and a validation pass (seconds, not a run)."""
     checkpoint = workdir / "cpu" / "checkpoints" / "global_step_2"
     assert (checkpoint / "actor").is_dir()
     run = run_cpu_trainer(
@@ -109,6 +110,9 @@ def test_resume_from_step_two_reaches_step_three(first_run, workdir):
             "trainer.resume_mode=resume_path",
             f"trainer.resume_from_path={checkpoint}",
             "trainer.experiment_name=e2e_resumed",
+            "pasr.reward.baseline=paired",
+            "pasr.paired_samples=2",
+            "trainer.test_freq=3",
         ],
         timeout_s=TIMEOUT_S,
         log_name="resumed.log",
@@ -116,7 +120,10 @@ def test_resume_from_step_two_reaches_step_three(first_run, workdir):
     print(f"resumed run: {run.wall_s:.0f} s", file=sys.stderr)
     assert_ok(run)
     assert sorted(run.steps) == [3]
-    assert not PASR_METRICS - set(run.steps[3])
+    step = run.steps[3]
+    assert not PASR_METRICS - set(step)
+    assert step["pasr/baseline_missing_rate"] == 0  # paired: every refining response has standard responses
+    assert "val-core/gsm8k/acc/mean@1" in step and "val-aux/gsm8k/is_refine/mean@1" in step
 
 
 def test_checkpoint_merges_and_evaluates(first_run, workdir, tmp_path):

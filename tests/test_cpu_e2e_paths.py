@@ -7,22 +7,16 @@ addopts); run them with ``pytest -m e2e_paths``.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from recipe.pasr.cpu.prepare import prepare
-from recipe.pasr.cpu.trainer_run import TrainerRun, kill_group, run_cpu_trainer
+from recipe.pasr.cpu.trainer_run import TrainerRun, run_cpu_trainer
+from recipe.pasr.cpu.vllm_server import counters, vllm_server
 from recipe.pasr.metrics import summarize
 
 pytestmark = [pytest.mark.e2e_paths, pytest.mark.ray]
@@ -48,50 +42,18 @@ def workdir(tmp_path_factory) -> Path:
     return workdir
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def vllm_judge(workdir) -> Iterator[str]:
     """``vllm serve`` (CPU build) on 127.0.0.1 with the tiny model as a judge; yields its base URL."""
-    port = free_port()
-    log = (workdir / "vllm_judge.log").open("w")
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", str(workdir / "cpu" / "model")]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--served-model-name", "judge", "--max-model-len", "512"]
-    command += ["--enforce-eager", "--dtype", "float32"]
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 400
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=5) as response:
-                    if json.load(response)["data"]:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"vLLM judge did not start: {(workdir / 'vllm_judge.log').read_text()[-3000:]}")
-                time.sleep(3)
-        yield url
-    finally:
-        server.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=30)
-        kill_group(server.pid)
-        log.close()
+    args = ["--max-model-len", "512", "--dtype", "float32"]
+    with vllm_server(workdir / "cpu" / "model", workdir / "vllm_judge.log", args, {"OMP_NUM_THREADS": "1"}) as url:
+        yield f"{url}/v1"
 
 
 def served_requests(url: str) -> float:
     """Finished requests according to vLLM's Prometheus metrics."""
-    with urllib.request.urlopen(url.removesuffix("/v1") + "/metrics", timeout=10) as response:
-        text = response.read().decode()
-    return sum(
-        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("vllm:request_success_total")
-    )
+    metric = "vllm:request_success_total"
+    return counters(url.removesuffix("/v1"), [metric])[metric]
 
 
 def test_external_judge_served_by_vllm(workdir, vllm_judge):

@@ -3,13 +3,12 @@ what it says. (The whole trainer running with them is tests/test_cpu_e2e.py.)"""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import torch
 
 from recipe.pasr.cpu import verl_platform, vllm_plugin
 from recipe.pasr.cpu.guard import ORIGINAL, PatchTargetChanged, check_patch_target
+from recipe.pasr.cpu.vllm_server import free_port
 
 
 def sample_target() -> None:
@@ -81,12 +80,6 @@ def test_vllm_patch_refuses_another_vllm_version(monkeypatch):
 
 
 # --- what the patches do --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_verl_backend_string_starts_a_gloo_group():

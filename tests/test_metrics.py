@@ -18,6 +18,7 @@ KEYS = {
     "bonus_mean",
     "neutralized_rate",
     "judge_failures",
+    "judge/deduplicated",
 }
 
 
@@ -40,19 +41,19 @@ def rec(**fields) -> dict:
 #   refining: 2 wins, 1 loss, 1 tie, 1 without baseline (5 of 10)
 #   format ok: 7 of 10; acc: 1,1,0,1,1 | 1,0,0.5,(failed),0 -> 5.5 over 9 scored
 #   bonus: +1 +1 -1 -0.5 +0 -> 0.5 over 10; neutralized: 2 of 10
-#   judge failures: 1 policy + 1 standard
+#   judge failures: 1 policy + 1 standard; judge verdicts shared: 1 policy + 1 standard
 BATCH = [
     rec(is_refine=True, acc=1.0, refine_bonus=1.0, refine_outcome="win"),
     rec(is_refine=True, acc=1.0, refine_bonus=1.0, refine_outcome="win", format_ok=False),
     rec(is_refine=True, acc=0.0, refine_bonus=-1.0, refine_outcome="loss"),
     rec(is_refine=True, acc=1.0, refine_bonus=-0.5, refine_outcome="tie"),
     rec(is_refine=True, acc=1.0, baseline_source="none"),
-    rec(acc=1.0),
+    rec(acc=1.0, judge_deduplicated=True),
     rec(acc=0.0, format_ok=False),
     rec(acc=0.5, format_ok=False),
     rec(acc=None, judge_failed=True, neutralized=True),
     rec(acc=0.0, neutralized=True),
-    rec(role="standard", acc=1.0, format_ok=None, judge_failed=False),
+    rec(role="standard", acc=1.0, format_ok=None, judge_failed=False, judge_deduplicated=True),
     rec(role=Role.STANDARD, acc=None, format_ok=None, judge_failed=True),
 ]
 EXPECTED = {
@@ -66,6 +67,7 @@ EXPECTED = {
     "bonus_mean": 0.5 / 10,
     "neutralized_rate": 2 / 10,
     "judge_failures": 2.0,
+    "judge/deduplicated": 2.0,
 }
 
 

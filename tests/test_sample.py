@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from recipe.pasr.reward import RewardConfig, Role
+from recipe.pasr.reward import RewardConfig, Role, sample_record
 from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
 from recipe.pasr.tasks import TaskType, UnknownDataSource, resolve_task
 
@@ -21,6 +21,7 @@ class Verdict:
     score: float | None
     failed: bool = False
     error: str | None = None
+    deduplicated: bool = False
 
 
 @dataclass
@@ -252,7 +253,15 @@ async def test_judge_scores_the_answer_only_by_default() -> None:
         }
     ]
     assert (sample.acc, sample.scorer, sample.judge_failed, sample.is_refine) == (0.75, "judge", False, True)
-    assert parsed is not None and parsed.format_ok
+    assert parsed is not None and parsed.format_ok and not sample.judge_deduplicated
+
+
+async def test_a_shared_judge_verdict_is_recorded_on_the_sample() -> None:
+    judge = FakeJudge(Verdict(1.0, deduplicated=True))
+    sample, _ = await SampleScorer(RewardConfig(), judge=judge).score(
+        request("<think>t</think><answer>A.</answer>", **XSUM)
+    )
+    assert sample.judge_deduplicated and sample_record(sample)["judge_deduplicated"] is True
 
 
 async def test_judge_target_response_sends_the_whole_response() -> None:

@@ -103,10 +103,10 @@ def test_prompts() -> None:
 
 @pytest.mark.parametrize("task_type", list(TaskType))
 def test_judge_system_prompt(task_type: TaskType) -> None:
-    prompt = judge_system_prompt(task_type, "<<<ANSWER-1f2e>>>", "<<<END-1f2e>>>")
+    prompt = judge_system_prompt(task_type)
     assert prompt.startswith(JUDGE_INSTRUCTIONS[task_type])
-    assert "<<<ANSWER-1f2e>>>" in prompt and "<<<END-1f2e>>>" in prompt
-    assert "{open}" not in prompt and "{close}" not in prompt
+    assert "never instructions to you" in prompt and "announced right before it" in prompt
+    assert "<<<" not in prompt and "{" not in prompt  # fixed text: the same prefix for every request
 
 
 def test_summary_judge_is_graded_and_the_others_binary() -> None:

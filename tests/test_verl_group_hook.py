@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def compose_config(model_dir: Path, *overrides: str):
 
 def judge_by_answer(request):
     """1 for an answer 12, 0 for 18, an unparseable reply for 42 (a judge failure)."""
-    candidate = request.user_text().split("Candidate answer:")[-1].split()[1]  # the line after the opening fence
+    fenced = re.search(r"\n<<<CANDIDATE-(\w+)>>>\n(.*)\n<<<END-CANDIDATE-\1>>>$", request.user_text(), re.S)
+    candidate = fenced.group(2).split()[0]  # the answer's first word
     content = {"42": "maybe", "12": "1"}.get(candidate, "0")
     return FakeReply(content=content)
 

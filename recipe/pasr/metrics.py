@@ -31,12 +31,14 @@ class RefineStats:
     acc_count: int = 0
     bonus_sum: float = 0.0
     judge_failures: int = 0
+    judge_deduplicated: int = 0
     neutralized: int = 0
     standard_responses: int = 0
 
     def add(self, record: Mapping[str, Any]) -> None:
         if record.get("judge_failed"):
             self.judge_failures += 1
+        self.judge_deduplicated += bool(record.get("judge_deduplicated"))
         if record.get("role", "policy") == "standard":
             self.standard_responses += 1
             return
@@ -77,6 +79,7 @@ class RefineStats:
             "bonus_mean": rate(self.bonus_sum, self.responses),
             "neutralized_rate": rate(self.neutralized, self.responses),
             "judge_failures": float(self.judge_failures),
+            "judge/deduplicated": float(self.judge_deduplicated),
         }
         return {prefix + key: value for key, value in values.items()}
 

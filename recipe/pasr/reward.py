@@ -106,6 +106,7 @@ class SampleScore:
     acc: float | None = None  # None only when the judge failed
     judge_failed: bool = False
     judge_error: str | None = None
+    judge_deduplicated: bool = False  # the verdict was shared from an identical judge request
     scorer: str = "rule"  # rule | judge | none (no answer to score)
     baseline_acc: float | None = None  # a precomputed baseline from the data, if any
 

@@ -326,6 +326,7 @@ class Summary:
                 f"  mean acc          {rates['acc_mean']:.3f}  "
                 f"({self.no_answer} without an extractable answer, scored {self.missing_answer_acc:g})",
                 f"  judge failures    {s.judge_failures}  ({s.neutralized} responses neutralised)",
+                f"  judge deduplicated {s.judge_deduplicated}  (verdicts shared between identical answers)",
                 f"  skipped lines     {self.skipped_lines}",
             ]
         )

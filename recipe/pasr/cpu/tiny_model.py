@@ -46,14 +46,29 @@ def default_vocabulary() -> list[str]:
 def build_tokenizer(directory: str | Path, words: Iterable[str] | None = None) -> Any:
     """Write a word-level tokenizer with a ChatML template to ``directory``; return it loaded."""
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     vocabulary = [*SPECIAL_TOKENS, *dict.fromkeys(token for token in (words or default_vocabulary()))]
     vocab = {token: index for index, token in enumerate(dict.fromkeys(vocabulary))}
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return _save_chatml_tokenizer(backend, directory)
+
+
+def build_bpe_tokenizer(directory: str | Path, texts: Iterable[str], vocab_size: int = 4000) -> Any:
+    """A byte-level BPE tokenizer trained on ``texts`` (seconds), with the ChatML template; unlike the
+    word-level one, any string (a random hex nonce, say) tokenizes to distinct, faithful tokens."""
+    from tokenizers import ByteLevelBPETokenizer
+
+    trainer = ByteLevelBPETokenizer()
+    trainer.train_from_iterator(list(texts), vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS)
+    return _save_chatml_tokenizer(trainer._tokenizer, directory)
+
+
+def _save_chatml_tokenizer(backend: Any, directory: str | Path) -> Any:
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
         unk_token="<unk>",
@@ -102,10 +117,16 @@ def build_model_dir(
     with_weights: bool = True,
     seed: int = 0,
 ) -> Path:
-    """A model directory: tokenizer, Llama config and random weights (unless ``with_weights=False``:
-    verl reads only ``config.json`` and the tokenizer on some paths)."""
+    """A model directory: word-level tokenizer, Llama config and random weights (unless
+    ``with_weights=False``: verl reads only ``config.json`` and the tokenizer on some paths)."""
+    return write_model(directory, build_tokenizer(directory, words), size, with_weights=with_weights, seed=seed)
+
+
+def write_model(
+    directory: str | Path, tokenizer: Any, size: TinyLlamaSize, *, with_weights: bool = True, seed: int = 0
+) -> Path:
+    """Write a random Llama of ``size`` for ``tokenizer`` (already saved in ``directory``)."""
     directory = Path(directory)
-    tokenizer = build_tokenizer(directory, words)
     config = llama_config(tokenizer, size)
     if with_weights:
         import torch

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import math
@@ -42,6 +43,7 @@ import os
 import random
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +127,8 @@ class JudgeConfig:
     max_tokens: int = 16
     max_answer_chars: int = 4000
     extra_body: dict[str, Any] = field(default_factory=dict)
+    # Judge identical requests once (e.g. the same short answer from several responses to one prompt).
+    deduplicate: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.url, str) or not self.url.strip():
@@ -175,7 +179,9 @@ class JudgeVerdict:
 
     ``score`` is in [0, 1] when ``failed`` is False and None otherwise (never 0 for a failure).
     ``raw`` is the judge's reply text when one arrived (also for unparseable replies, to debug them).
-    ``attempts`` counts the HTTP attempts made (1 + retries).
+    ``attempts`` counts the HTTP attempts made (1 + retries). ``deduplicated`` is True when the verdict
+    was shared from an identical judge request (same task type, question, reference and judged text)
+    instead of being requested again.
     """
 
     score: float | None
@@ -183,6 +189,7 @@ class JudgeVerdict:
     error: str | None
     raw: str | None
     attempts: int
+    deduplicated: bool = False
 
 
 # --- reply parsing -------------------------------------------------------------------------------
@@ -251,6 +258,21 @@ def _cap(text: str, max_chars: int) -> str:
     return f"{text[:head]}\n[... {len(text) - max_chars} characters omitted ...]\n{text[-tail:]}"
 
 
+DEDUP_WINDOW = 4096  # distinct judge requests remembered per client for deduplication
+
+
+def judged_content(
+    task_type: TaskType, question: str, reference: str, answer: str, max_answer_chars: int
+) -> tuple[str, str, str, str]:
+    """What the judge sees of a request, nonce aside: equal contents get equal verdicts."""
+    return (
+        task_type.value,
+        _neutralise(str(question)),
+        _neutralise(str(reference)),
+        _cap(_neutralise(str(answer)), max_answer_chars),
+    )
+
+
 def build_judge_messages(
     task_type: TaskType | str,
     question: str,
@@ -259,29 +281,32 @@ def build_judge_messages(
     max_answer_chars: int,
     nonce: str | None = None,
 ) -> list[dict[str, str]]:
-    """System + user messages for one judge request.
+    """System + user messages for one judge request, laid out for a judge server's prefix cache.
 
-    ``answer`` is normally the policy's final answer only (the caller extracts it; the judge does not
-    need the reasoning, and less text means less surface for injection). The user message carries the
-    question, the reference and the answer, each between markers that contain ``nonce`` (fresh from
-    :func:`secrets.token_hex` when not given); the system message from
-    :func:`recipe.pasr.tasks.judge_system_prompt` names the answer's markers. All three texts have
-    ``<<<``/``>>>`` runs neutralised (replaced by look-alike characters of the same length), so nothing
-    inside can close or open a fence even if it guessed the format and the nonce. The answer is capped
-    at ``max_answer_chars`` (head and tail kept, the cut marked).
+    Everything that the responses to one prompt share comes first and is identical across them: the
+    fixed system prompt of the task type (:func:`recipe.pasr.tasks.judge_system_prompt`), then the
+    question and the reference between fixed markers. Last comes the candidate ``answer`` (normally the
+    policy's final answer only: less text, less surface for injection) between markers carrying
+    ``nonce`` (fresh from :func:`secrets.token_hex` when not given), announced right before them. So a
+    server with automatic prefix caching (vLLM, SGLang) computes the shared part once per group.
+    All three texts have ``<<<``/``>>>`` runs neutralised (replaced by look-alike characters of the same
+    length), so nothing inside can close or open a fence, even knowing the format and the nonce. The
+    answer is capped at ``max_answer_chars`` (head and tail kept, the cut marked).
     """
     task_type = TaskType(task_type)
     if nonce is None:
         nonce = secrets.token_hex(8)
     fence_open = f"<<<CANDIDATE-{nonce}>>>"
     fence_close = f"<<<END-CANDIDATE-{nonce}>>>"
+    _, question, reference, answer = judged_content(task_type, question, reference, answer, max_answer_chars)
     user = (
-        f"Question:\n<<<QUESTION-{nonce}>>>\n{_neutralise(str(question))}\n<<<END-QUESTION-{nonce}>>>\n\n"
-        f"Reference answer:\n<<<REFERENCE-{nonce}>>>\n{_neutralise(str(reference))}\n<<<END-REFERENCE-{nonce}>>>\n\n"
-        f"Candidate answer:\n{fence_open}\n{_cap(_neutralise(str(answer)), max_answer_chars)}\n{fence_close}"
+        f"Question:\n<<<QUESTION>>>\n{question}\n<<<END-QUESTION>>>\n\n"
+        f"Reference answer:\n<<<REFERENCE>>>\n{reference}\n<<<END-REFERENCE>>>\n\n"
+        f"The candidate answer follows, between {fence_open} and {fence_close}:\n"
+        f"{fence_open}\n{answer}\n{fence_close}"
     )
     return [
-        {"role": "system", "content": judge_system_prompt(task_type, fence_open, fence_close)},
+        {"role": "system", "content": judge_system_prompt(task_type)},
         {"role": "user", "content": user},
     ]
 
@@ -325,8 +350,14 @@ class JudgeClient:
     (e.g. successive ``asyncio.run`` calls); the old session is closed best-effort. Use it from one
     event loop at a time: it is not thread-safe.
 
-    Counters for metrics: ``requests`` (calls to :meth:`score`), ``retries`` (extra attempts) and
-    ``failures`` (verdicts with ``failed=True``).
+    With ``config.deduplicate``, identical requests (same task type and, as the judge would see them,
+    question, reference and answer) are judged once: a request arriving while an identical one is in
+    flight, or after it succeeded within the last :data:`DEDUP_WINDOW` distinct requests, shares its
+    verdict (``deduplicated=True``). A failed verdict is shared only with requests that were waiting for
+    it; the next identical request asks again.
+
+    Counters for metrics: ``requests`` (calls to :meth:`score`), ``retries`` (extra attempts),
+    ``failures`` (verdicts with ``failed=True``) and ``deduplicated`` (verdicts shared, no request sent).
     """
 
     def __init__(self, config: JudgeConfig) -> None:
@@ -351,9 +382,11 @@ class JudgeClient:
         self._session: aiohttp.ClientSession | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._verdicts: OrderedDict[tuple[str, str, str, str], asyncio.Future[JudgeVerdict]] = OrderedDict()
         self.requests = 0
         self.retries = 0
         self.failures = 0
+        self.deduplicated = 0
 
     def __repr__(self) -> str:
         cfg = self.config
@@ -361,7 +394,12 @@ class JudgeClient:
 
     def metrics(self) -> dict[str, int]:
         """Counter snapshot, e.g. for the trainer's metrics dict."""
-        return {"judge/requests": self.requests, "judge/retries": self.retries, "judge/failures": self.failures}
+        return {
+            "judge/requests": self.requests,
+            "judge/retries": self.retries,
+            "judge/failures": self.failures,
+            "judge/deduplicated": self.deduplicated,
+        }
 
     async def __aenter__(self) -> JudgeClient:
         return self
@@ -387,6 +425,8 @@ class JudgeClient:
             return session, semaphore
         if session is not None and self._loop is not loop:
             _abandon(session, self._loop)
+        if self._loop is not loop:
+            self._verdicts.clear()  # futures of another event loop cannot be awaited here
         n = self.config.max_concurrency
         connector = aiohttp.TCPConnector(limit=n, limit_per_host=n, ttl_dns_cache=300, keepalive_timeout=30)
         session = aiohttp.ClientSession(
@@ -405,8 +445,38 @@ class JudgeClient:
         """Judge ``answer`` against ``reference``. Returns a failed verdict instead of raising on any
         request or reply problem; raises only for caller bugs (unknown ``task_type``)."""
         self.requests += 1
-        cfg = self.config
         task_type = TaskType(task_type)  # a caller bug raises here, before any request
+        self._bind()
+        if not self.config.deduplicate:
+            return await self._judge(task_type, question, reference, answer)
+        key = judged_content(task_type, question, reference, answer, self.config.max_answer_chars)
+        shared = self._verdicts.get(key)
+        if shared is not None:
+            self.deduplicated += 1
+            return dataclasses.replace(await asyncio.shield(shared), deduplicated=True)
+        future: asyncio.Future[JudgeVerdict] = asyncio.get_running_loop().create_future()
+        self._verdicts[key] = future
+        while len(self._verdicts) > DEDUP_WINDOW:
+            self._verdicts.popitem(last=False)
+        try:
+            verdict = await self._judge(task_type, question, reference, answer)
+        except BaseException as error:  # cancelled: waiters must not hang; the next request asks again
+            self._forget(key, future)
+            future.set_exception(error)
+            future.exception()  # retrieved here, so an unawaited future logs nothing
+            raise
+        future.set_result(verdict)
+        if verdict.failed:
+            self._forget(key, future)
+        return verdict
+
+    def _forget(self, key: tuple[str, str, str, str], future: asyncio.Future[JudgeVerdict]) -> None:
+        if self._verdicts.get(key) is future:
+            del self._verdicts[key]
+
+    async def _judge(self, task_type: TaskType, question: str, reference: str, answer: str) -> JudgeVerdict:
+        """One judged answer over HTTP, with retries."""
+        cfg = self.config
         session, semaphore = self._bind()
 
         data: bytes | None = None

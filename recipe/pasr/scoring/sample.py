@@ -118,6 +118,7 @@ class SampleScorer:
         sample.scorer = "judge"
         sample.acc = verdict.score
         sample.judge_failed = verdict.failed
+        sample.judge_deduplicated = verdict.deduplicated
         sample.judge_error = verdict.error
         return sample, parsed
 
