@@ -327,6 +327,17 @@ def test_judge_scores_open_tasks_and_a_failure_neutralises_its_group(
     assert "sk-test-secret" not in err + output.read_text()
 
 
+def test_identical_answers_to_a_prompt_are_judged_once(tmp_path: Path, judge_server: FakeJudgeServer, capsys):
+    rows = [drop_record("a", 0, "right: Smith"), drop_record("a", 1, "right: Smith", refine=True)]
+    rows += [drop_record("a", 2, "wrong: Jones"), drop_record("a", 3, "right: Smith")]
+    code, output = run(tmp_path, rows, *judge_flags(judge_server))
+    assert code == 0
+    out = read_jsonl(output)
+    assert [row["judge_deduplicated"] for row in out].count(True) == 2 and len(judge_server.requests) == 2
+    assert [row["acc"] for row in out] == [1.0, 1.0, 0.0, 1.0]  # the shared verdict, as if judged again
+    assert "judge deduplicated 2" in capsys.readouterr().err
+
+
 def test_judge_target_response_sends_the_whole_response(tmp_path: Path, judge_server: FakeJudgeServer):
     code, _ = run(tmp_path, [drop_record("a", 0, "right")], *judge_flags(judge_server, "--judge-target", "response"))
     assert code == 0 and "<think>" in judge_server.requests[0].user_text()
