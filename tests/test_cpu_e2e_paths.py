@@ -81,10 +81,13 @@ def test_external_judge_served_by_vllm(workdir, vllm_judge):
         for line in dump.read_text().splitlines()
     ]
     judged = [record for record in records if record["scorer"] == "judge"]
-    # Every response with an answer went to the server (format-invalid ones score missing_answer_acc unjudged),
-    # and the constrained replies parse as grades.
+    shared = [record for record in judged if record["judge_deduplicated"]]
+    # Every response with an answer was judged (format-invalid ones score missing_answer_acc unjudged): by a
+    # request to the server, or by sharing the verdict of an identical answer to the same prompt; the
+    # constrained replies parse as grades.
     assert len(records) == 32 and judged
-    assert served_requests(vllm_judge) - before == len(judged)
+    assert served_requests(vllm_judge) - before == len(judged) - len(shared)
+    assert sum(metrics["pasr/judge/deduplicated"] for metrics in run.steps.values()) == len(shared)
     assert {record["acc"] for record in judged} <= {0.0, 1.0} and not any(r["judge_failed"] for r in judged)
 
 
