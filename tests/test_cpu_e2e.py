@@ -10,6 +10,7 @@ merger and evaluated.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -127,7 +128,8 @@ def test_resume_from_step_two_reaches_step_three(first_run, workdir):
 
 
 def test_checkpoint_merges_and_evaluates(first_run, workdir, tmp_path):
-    from recipe.pasr import evaluate
+    """verl's model merger turns the step-3 checkpoint into a model directory that ``recipe.pasr.evaluate``
+    scores with its vLLM backend (vLLM's CPU build here, the GPU default elsewhere)."""
     from recipe.pasr.data_prep import prepare_eval
 
     merged = tmp_path / "merged"
@@ -137,8 +139,16 @@ def test_checkpoint_merges_and_evaluates(first_run, workdir, tmp_path):
     eval_data = tmp_path / "eval_data"
     assert prepare_eval.main(["--output-dir", str(eval_data), "--input-dir", str(DATA / "paper_sets")]) == 0
     out = tmp_path / "eval"
-    args = ["--data-dir", str(eval_data), "--model", str(merged), "--backend", "hf", "--output-dir", str(out)]
-    assert evaluate.main([*args, "--tasks", "gsm8k", "mmlu", "--max-new-tokens", "48", "--mode", "pasr"]) == 0
+    args = ["--data-dir", str(eval_data), "--model", str(merged), "--backend", "vllm", "--output-dir", str(out)]
+    args += ["--tasks", "gsm8k", "mmlu", "--max-new-tokens", "48", "--mode", "pasr"]
+    evaluated = subprocess.run(
+        [sys.executable, "-m", "recipe.pasr.evaluate", *args],
+        env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
     assert set(results["tasks"]) == {"gsm8k", "mmlu"}
     records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
