@@ -43,8 +43,9 @@ def prepare(directory: str | Path, settings: PrepareSettings = PrepareSettings()
         done = json.loads(marker.read_text())
         if done.get("settings") == asdict(settings):
             return done
-    for stale in ("model", "data", MARKER):
-        shutil.rmtree(directory / stale, ignore_errors=True) if stale != MARKER else marker.unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)  # a build with other settings, or an interrupted one: start over
+    for stale in ("model", "data"):
+        shutil.rmtree(directory / stale, ignore_errors=True)
     model_dir = build_model_dir(directory / "model", seed=settings.seed)
     warm = warm_start(model_dir, steps=settings.warm_start_steps, seed=settings.seed)
     for split, count, seed in (
