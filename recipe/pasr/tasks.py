@@ -142,6 +142,51 @@ def standard_messages(question: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": STANDARD_SYSTEM_PROMPT}, {"role": "user", "content": question}]
 
 
+# --- the paper's evaluation protocol --------------------------------------------------------------
+
+# Task prefixes for the paper's evaluation protocol: put in front of the question, no chat template and
+# no system prompt, as the authors prompted every model (in our words). GPQA's questions carry their
+# own instruction, so it gets none.
+_STEP_BY_STEP = "Reason step by step, then give your final answer.\n"
+PAPER_EVAL_PREFIXES: dict[str, str] = {
+    "mmlu": "Below is a multiple-choice question from a test of knowledge across 57 subjects, from elementary "
+    "mathematics to history, computer science and law. " + _STEP_BY_STEP,
+    "drop": "Below are a passage and a question about it that needs discrete reasoning over the passage "
+    "(counting, sorting, arithmetic). " + _STEP_BY_STEP,
+    "xsum": "Below is a passage. Summarise it.\n",
+    "gsm8k": "Below is a problem. " + _STEP_BY_STEP,
+    "math": "Below is a problem. " + _STEP_BY_STEP,
+    "aime24": "Below is a problem. " + _STEP_BY_STEP,
+    "arc_challenge": "Below is a multiple-choice question from a science exam. " + _STEP_BY_STEP,
+    "gpqa": "",
+    "winogrande": "Below is a sentence with a blank and two options to fill it. Reason step by step about what "
+    "the sentence means, then choose the right option.\n",
+    "commonsenseqa": "Below is a multiple-choice question about commonsense. " + _STEP_BY_STEP,
+}
+
+# Which judge instruction the authors' evaluation used per task: multiple choice for MMLU and ARC, the
+# summary rubric for XSum, the general instruction for every other task (GPQA, Winogrande and
+# CommonsenseQA included, although they are multiple choice).
+PAPER_JUDGE_TYPES: dict[str, TaskType] = {
+    "mmlu": TaskType.MULTIPLE_CHOICE,
+    "arc_challenge": TaskType.MULTIPLE_CHOICE,
+    "xsum": TaskType.SUMMARY,
+}
+
+
+def paper_eval_prompt(task: str, question: str) -> str:
+    """The raw prompt of the paper's evaluation protocol for a question of ``task`` (a canonical name)."""
+    if task not in PAPER_EVAL_PREFIXES:
+        known = ", ".join(PAPER_EVAL_PREFIXES)
+        raise UnknownDataSource(f"no paper evaluation prompt for task {task!r}; known: {known}")
+    return PAPER_EVAL_PREFIXES[task] + question
+
+
+def paper_judge_type(task: str) -> TaskType:
+    """The judge instruction the paper's evaluation used for ``task``."""
+    return PAPER_JUDGE_TYPES.get(task, TaskType.GENERAL)
+
+
 # --- judge instructions ----------------------------------------------------------------------------
 
 _JUDGE_RULES = (
