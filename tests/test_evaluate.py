@@ -4,6 +4,7 @@ OpenAI-compatible server (generation and judge), on eval parquet prepared from t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -371,3 +372,17 @@ def test_paper_protocol_with_the_hf_backend_prompts_raw_text(tmp_path, data_dir,
     judged = bool(record["response"].strip())
     assert judge.received == int(judged) and record["scorer"] == ("judge" if judged else "none")
     assert record["acc"] == (0.5 if judged else 0.0)
+
+
+def test_runs_recorded_before_the_protocol_existed_resume_as_rules(tmp_path):
+    config = evaluate.RunConfig(
+        model="m", api_model=None, backend="hf", mode="pasr", temperature=0.0, top_p=1.0, max_new_tokens=4,
+        num_samples=1, seed=0, chat_template_kwargs={}, scorer="auto", judge_model=None, score_invalid_format=False,
+    )  # fmt: skip
+    recorded = {k: v for k, v in dataclasses.asdict(config).items() if k not in evaluate.SETTINGS_BEFORE_RECORDED}
+    (tmp_path / "config.json").write_text(json.dumps(recorded))
+    evaluate.check_resume(tmp_path, config, rescore=False)  # an old run is a rules run: it resumes
+    with pytest.raises(evaluate.RunError, match=r"protocol: 'rules' → 'paper'"):
+        evaluate.check_resume(tmp_path, dataclasses.replace(config, protocol="paper"), rescore=False)
+    with pytest.raises(evaluate.RunError, match=r"judge_target: 'answer' → 'response'.*--rescore"):
+        evaluate.check_resume(tmp_path, dataclasses.replace(config, judge_target="response"), rescore=False)
