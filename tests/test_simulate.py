@@ -186,3 +186,4 @@ def test_fidelity_sweep_pairs_differ_only_in_the_setting_under_test():
             partner = scenarios[name.replace(": judged", ": acc 0")]
             assert overrides == {**partner, "score_invalid_format": True}
     assert all(name in [n for n, _, _ in sim.SWEEPS["full"]] for name in scenarios)
+    assert sim.SimConfig(tie_tolerance=0.15).reward_config().tie_tolerance == 0.15

@@ -134,6 +134,7 @@ class SimConfig:
     lr: float = 2.0
     init_refine_prob: float = 0.5
     refine_tie: float = -0.5
+    tie_tolerance: float = RewardConfig.tie_tolerance
     bonus_weight: float = 1.0
     # 1: acc is 0 or 1 (rules, 0/1 judges); L > 1: acc in {0, 1/L, ..., 1} (a graded judge), same mean.
     acc_levels: int = 1
@@ -169,6 +170,7 @@ class SimConfig:
             baseline_fallback=mode.fallback,
             min_baseline_samples=1 if mode.fallback is BaselineFallback.NONE else self.fallback_min_samples,
             refine_tie=self.refine_tie,
+            tie_tolerance=self.tie_tolerance,
             bonus_weight=self.bonus_weight,
         )
 
@@ -422,6 +424,7 @@ FIDELITY_SCENARIOS: tuple[tuple[str, dict[str, float], tuple[str, ...]], ...] = 
     ("graded acc (10 levels)", {"acc_levels": 10}, _PAPER_MODES),
     ("graded 0/1 answers, noise 0.1", {"acc_levels": 10, "acc_noise": 0.1}, _PAPER_MODES),
     ("graded 0/1 answers, noise 0.2", {"acc_levels": 10, "acc_noise": 0.2}, _PAPER_MODES),
+    ("graded, noise 0.1, ties within 0.15", {"acc_levels": 10, "acc_noise": 0.1, "tie_tolerance": 0.15}, _PAPER_MODES),
     ("invalid 20%: acc 0", _INVALID_EVEN, _PAPER_MODES),
     ("invalid 20%: judged", {**_INVALID_EVEN, "score_invalid_format": True}, _PAPER_MODES),
     ("invalid 10%/30% refining: acc 0", _INVALID_REFINERS, _PAPER_MODES),
