@@ -35,7 +35,7 @@ from tqdm import tqdm
 from recipe.pasr.backends import closed_think_warning, parse_chat_template_kwargs, prompt_token_ids, render_prompts
 from recipe.pasr.data_prep.records import DropLog, RecordError, SourceRecord, dataset_records, read_records, require_str
 from recipe.pasr.data_prep.verl_rows import make_row, write_parquet
-from recipe.pasr.tasks import pasr_messages
+from recipe.pasr.tasks import PromptStyle, pasr_messages
 
 HUB_ID = "WizardLMTeam/WizardLM_evol_instruct_70k"
 HUB_SPLIT = "train"
@@ -83,20 +83,27 @@ def clean(records: Iterable[SourceRecord], log: DropLog) -> tuple[list[Candidate
     return kept, count
 
 
-def prompt_lengths(questions: list[str], tokenizer: Any, chat_template_kwargs: Mapping[str, Any]) -> list[int]:
+def prompt_lengths(
+    questions: list[str], tokenizer: Any, chat_template_kwargs: Mapping[str, Any], style: PromptStyle
+) -> list[int]:
     """Token count of each question's PASR generation prompt (system prompt and template included)."""
     lengths: list[int] = []
     for start in tqdm(range(0, len(questions), TOKEN_BATCH), desc="measuring prompts", unit="batch"):
-        batch = [pasr_messages(q) for q in questions[start : start + TOKEN_BATCH]]
+        batch = [pasr_messages(q, style) for q in questions[start : start + TOKEN_BATCH]]
         ids = prompt_token_ids(tokenizer, render_prompts(tokenizer, batch, chat_template_kwargs))
         lengths.extend(len(item) for item in ids)
     return lengths
 
 
 def within_budget(
-    pool: list[Candidate], tokenizer: Any, chat_template_kwargs: Mapping[str, Any], max_tokens: int, log: DropLog
+    pool: list[Candidate],
+    tokenizer: Any,
+    chat_template_kwargs: Mapping[str, Any],
+    max_tokens: int,
+    log: DropLog,
+    style: PromptStyle,
 ) -> list[Candidate]:
-    lengths = prompt_lengths([c.question for c in pool], tokenizer, chat_template_kwargs)
+    lengths = prompt_lengths([c.question for c in pool], tokenizer, chat_template_kwargs, style)
     kept = []
     for candidate, length in zip(pool, lengths, strict=True):
         if length > max_tokens:
@@ -117,9 +124,9 @@ def split(pool: list[Candidate], num_prompts: int, val_size: int, seed: int) -> 
     return train, val
 
 
-def rows(candidates: list[Candidate], split_name: str) -> list[dict[str, Any]]:
+def rows(candidates: list[Candidate], split_name: str, style: PromptStyle) -> list[dict[str, Any]]:
     return [
-        make_row(DATA_SOURCE, c.question, c.output, split=split_name, index=index, source=c.where)
+        make_row(DATA_SOURCE, c.question, c.output, split=split_name, index=index, source=c.where, prompt_style=style)
         for index, c in enumerate(candidates)
     ]
 
@@ -160,14 +167,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if tokenizer is None:
         token_filter = "skipped (--no-token-filter)"
     else:
-        pool = within_budget(pool, tokenizer, args.chat_template_kwargs, args.max_prompt_tokens, log)
+        pool = within_budget(pool, tokenizer, args.chat_template_kwargs, args.max_prompt_tokens, log, args.pasr_prompt)
         token_filter = f"{args.tokenizer}, max {args.max_prompt_tokens} tokens"
     train, val = split(pool, args.num_prompts, args.val_size, args.seed)
     if len(train) < args.num_prompts:
         warnings.append(f"{args.num_prompts} training prompts requested, only {len(train)} available after cleaning")
     output = Path(args.output_dir)
-    write_parquet(rows(train, "train"), output / "train.parquet")
-    write_parquet(rows(val, "val"), output / "val.parquet")
+    write_parquet(rows(train, "train", args.pasr_prompt), output / "train.parquet")
+    write_parquet(rows(val, "val", args.pasr_prompt), output / "val.parquet")
     summary = {
         "source": str(args.input) if args.input else f"hub:{HUB_ID}[{HUB_SPLIT}]",
         "records_in": records_in,
@@ -180,6 +187,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "token_filter": token_filter,
         "chat_template_kwargs": args.chat_template_kwargs,
+        "pasr_prompt": str(args.pasr_prompt),
         "verl_override": hydra_override(args.chat_template_kwargs),
         "warnings": warnings,
     }
@@ -217,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_chat_template_kwargs,
         default={},
         help="JSON, e.g. '{\"enable_thinking\": true}' for Qwen3 (PASR needs its thinking mode on)",
+    )
+    parser.add_argument(
+        "--pasr-prompt",
+        type=PromptStyle,
+        choices=list(PromptStyle),
+        default=PromptStyle.PASR,
+        help="pasr (ours) or paper (no 'do not refine for its own sake'; for +recipe=pasr_paper)",
     )
     parser.add_argument("--no-token-filter", action="store_true", help="do not measure prompts (no tokenizer)")
     parser.add_argument("--lenient", action="store_true", help="skip and count malformed records instead of failing")

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recipe.pasr.tasks import pasr_messages, resolve_task, standard_messages
+from recipe.pasr.tasks import PromptStyle, pasr_messages, resolve_task, standard_messages
 
 _MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 
@@ -51,12 +51,13 @@ def make_row(
     index: int,
     source: str,
     ref_text: str | None = None,
+    prompt_style: PromptStyle = PromptStyle.PASR,
 ) -> dict[str, Any]:
     """One row of the data contract read by the verl integration and by ``recipe.pasr.evaluate``."""
     task = resolve_task(data_source)
     return {
         "data_source": task.name,
-        "prompt": pasr_messages(question),
+        "prompt": pasr_messages(question, prompt_style),
         "ability": task.ability,
         "reward_model": {"style": "rule" if task.rule is not None else "model", "ground_truth": ground_truth},
         "extra_info": {

@@ -30,6 +30,7 @@ from recipe.pasr.verl.reward_manager import PasrRewardManager
 
 RECIPES = ["pasr", "pasr_qwen2_5_1_5b", "pasr_qwen2_5_7b", "pasr_qwen3_8b", "pasr_qwen2_5_14b", "pasr_qwen2_5_32b"]
 CPU_RECIPE = "pasr_cpu"  # the CPU smoke run (recipe/pasr/run_cpu_smoke.sh); trains end to end in test_cpu_e2e
+PAPER_RECIPE = "pasr_paper"  # the authors' method as closely as verl allows, on top of pasr
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf" / "recipe"
 
 
@@ -50,7 +51,7 @@ def compose_recipe(name: str, *overrides: str):
 
 
 def test_every_recipe_file_is_tested():
-    assert sorted(path.stem for path in CONF_DIR.glob("*.yaml")) == sorted([*RECIPES, CPU_RECIPE])
+    assert sorted(path.stem for path in CONF_DIR.glob("*.yaml")) == sorted([*RECIPES, CPU_RECIPE, PAPER_RECIPE])
 
 
 def test_cpu_recipe_is_pasr_at_cpu_sizes(model_dir: Path, tmp_path: Path, monkeypatch):
@@ -107,6 +108,70 @@ def test_recipe_composes_validates_and_converts(name: str, model_dir: Path):
         n_gpus = config.trainer.n_gpus_per_node * config.trainer.nnodes
         assert config.data.train_batch_size * rollout.n % n_gpus == 0
         assert n_gpus % rollout.tensor_model_parallel_size == 0
+
+
+# (composed key, value): every place where pasr_paper departs from pasr, and what it keeps from it.
+PAPER_VALUES = [
+    ("pasr.reward.baseline", "paired"),  # 8 standard responses per prompt ...
+    ("pasr.paired_samples", 8),
+    ("actor_rollout_ref.rollout.temperature", 0.9),  # ... sampled like the policy's (one sampling_params)
+    ("actor_rollout_ref.rollout.n", 8),
+    ("actor_rollout_ref.rollout.response_length", 1500),
+    ("pasr.scorer", "judge"),  # every response judged ...
+    ("pasr.judge_target", "response"),  # ... on the whole response
+    ("pasr.judge_backend", "external"),
+    ("pasr.judge.scale", "graded"),  # 0..1 for open questions
+    ("pasr.judge.temperature", 0.2),
+    ("pasr.judge.max_answer_chars", 12000),
+    ("pasr.reward.score_invalid_format", True),  # format-invalid responses still judged
+    ("pasr.reward.refine_tie", -0.5),
+    ("pasr.reward.format_invalid", -1.0),
+    ("actor_rollout_ref.actor.loss_agg_mode", "seq-mean-token-mean"),  # per sequence, then over sequences
+    ("data.train_batch_size", 8),  # 8 prompts x 8 responses per rollout batch ...
+    ("actor_rollout_ref.actor.ppo_mini_batch_size", 2),  # ... 16 sequences per optimizer step
+    ("actor_rollout_ref.actor.ppo_epochs", 1),
+    ("algorithm.filter_groups.enable", True),  # groups with all-equal rewards skipped
+    ("algorithm.filter_groups.metric", "reward"),
+    ("algorithm.adv_estimator", "grpo"),
+    ("algorithm.norm_adv_by_std_in_grpo", True),
+    ("actor_rollout_ref.actor.kl_loss_coef", 0.04),
+    ("actor_rollout_ref.actor.kl_loss_type", "low_var_kl"),
+    ("actor_rollout_ref.actor.optim.lr", 1e-6),
+    ("actor_rollout_ref.actor.clip_ratio", 0.2),
+]
+
+
+@pytest.fixture(scope="module")
+def paper_config():
+    return compose_recipe(PAPER_RECIPE)  # composed once (about a second); values resolve on access
+
+
+@pytest.mark.parametrize(("key", "value"), PAPER_VALUES, ids=[key for key, _ in PAPER_VALUES])
+def test_paper_profile_values(paper_config, key: str, value: object):
+    assert OmegaConf.select(paper_config, key, throw_on_missing=True) == value
+
+
+def test_paper_profile_validates_and_loads(model_dir: Path):
+    config = compose_recipe(
+        PAPER_RECIPE, f"actor_rollout_ref.model.path={model_dir}", "actor_rollout_ref.rollout.name=vllm"
+    )
+    assert "recipe" not in config
+    validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
+    actor = omega_conf_to_dataclass(config.actor_rollout_ref.actor)
+    algorithm = omega_conf_to_dataclass(config.algorithm)
+    assert actor.loss_agg_mode == "seq-mean-token-mean" and algorithm.filter_groups.enable
+    check_verl_settings(config)
+    pasr = load_pasr_config(config)
+    judge = JudgeConfig(**pasr.judge)
+    assert (judge.scale, judge.temperature, judge.url) == ("graded", 0.2, "http://judge.example:8000/v1")
+    assert pasr.reward.baseline == "paired" and pasr.reward.score_invalid_format
+    # pasr itself keeps its defaults: the profile changes nothing for users of +recipe=pasr.
+    base = load_pasr_config(compose_recipe("pasr"))
+    assert (base.reward.baseline, base.reward.score_invalid_format, base.judge["scale"]) == (
+        "in_group",
+        False,
+        "binary",
+    )
 
 
 def test_model_specific_settings():
@@ -180,7 +245,7 @@ def test_main_ppo_entry_composes_every_recipe_from_outside_the_repo(tmp_path: Pa
         f"""
         import sys
         from verl.trainer import main_ppo
-        for name in {RECIPES!r}:
+        for name in {[*RECIPES, PAPER_RECIPE]!r}:
             sys.argv = ["main_ppo", "+recipe=" + name, "--cfg", "job"]
             print("=== " + name, flush=True)
             main_ppo.main()
@@ -189,7 +254,7 @@ def test_main_ppo_entry_composes_every_recipe_from_outside_the_repo(tmp_path: Pa
     result = run_outside_repo(tmp_path, "-c", script)
     assert result.returncode == 0, result.stderr[-3000:]
     chunks = result.stdout.split("=== ")[1:]
-    assert [chunk.split("\n", 1)[0] for chunk in chunks] == RECIPES
+    assert [chunk.split("\n", 1)[0] for chunk in chunks] == [*RECIPES, PAPER_RECIPE]
     for chunk in chunks:
         composed = yaml.safe_load(chunk.split("\n", 1)[1])
         assert "recipe" not in composed

@@ -21,7 +21,7 @@ from tiny_hf import build_tiny_tokenizer
 from recipe.pasr.data_prep import prepare_eval, prepare_train
 from recipe.pasr.data_prep.records import DropLog, RecordError, read_records
 from recipe.pasr.scoring.rules import RULES, options_from_question
-from recipe.pasr.tasks import TASKS, pasr_messages, standard_messages
+from recipe.pasr.tasks import PASR_SYSTEM_PROMPTS, TASKS, PromptStyle, pasr_messages, standard_messages
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -351,7 +351,20 @@ def test_train_token_budget_matches_chat_template(tokenizer_dir):
         len(tokenizer.apply_chat_template(pasr_messages(q), add_generation_prompt=True, return_dict=False))
         for q in questions
     ]
-    assert prepare_train.prompt_lengths(questions, tokenizer, {}) == expected
+    assert prepare_train.prompt_lengths(questions, tokenizer, {}, PromptStyle.PASR) == expected
+
+
+def test_train_paper_prompt_style(tmp_path, tokenizer_dir):
+    """--pasr-prompt paper: the prompt +recipe=pasr_paper trains with, recorded in the summary."""
+    assert prepare_train.main(train_args(tmp_path, tokenizer_dir, "--pasr-prompt", "paper")) == 0
+    assert json.loads((tmp_path / "summary.json").read_text())["pasr_prompt"] == "paper"
+    row = rows_of(tmp_path / "train.parquet")[0]
+    assert row["prompt"] == pasr_messages(row["extra_info"]["question"], PromptStyle.PAPER)
+    system = row["prompt"][0]["content"]
+    assert "for its own sake" not in system and "for its own sake" in PASR_SYSTEM_PROMPTS[PromptStyle.PASR]
+    assert system.replace(".", "") == PASR_SYSTEM_PROMPTS[PromptStyle.PASR].replace(
+        "; do not refine for its own sake", ""
+    ).replace(".", "")
 
 
 def test_train_needs_tokenizer_unless_told(tmp_path, capsys):

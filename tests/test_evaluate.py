@@ -4,7 +4,9 @@ OpenAI-compatible server (generation and judge), on eval parquet prepared from t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from recipe.pasr import evaluate
 from recipe.pasr.backends import GenerationError, HFBackend
 from recipe.pasr.data_prep import prepare_eval
 from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply, FakeRequest
-from recipe.pasr.tasks import PASR_SYSTEM_PROMPT
+from recipe.pasr.tasks import PAPER_EVAL_PREFIXES, PASR_SYSTEM_PROMPT, TaskType, judge_system_prompt
 
 DATA = Path(__file__).resolve().parent / "data"
 RECORD_FIELDS = {"prompt", "response", "answer", "extracted", "acc", "tokens", "num_refine", "refine_positions"}
@@ -269,3 +271,118 @@ def test_generation_errors_stop_the_run_and_keep_records(tmp_path, data_dir, cap
         assert evaluate.main(api_args(data_dir, tmp_path, policy.url, "--tasks", "gsm8k")) == 1
     err = capsys.readouterr().err
     assert "HTTP 400" in err and "rerun the same command to resume" in err
+
+
+# --- the paper's protocol on the paper's ten subsets ------------------------------------------------
+
+PAPER_SETS = Path(os.environ.get("PASR_PAPER_EVAL_SETS") or DATA.parents[2] / "shared" / "paper_eval_sets")
+needs_paper_sets = pytest.mark.skipif(
+    not PAPER_SETS.is_dir(), reason=f"paper eval sets not found at {PAPER_SETS} (set PASR_PAPER_EVAL_SETS)"
+)
+PAPER_REFINING = "<think> first idea <refine> check the first idea </refine> settled </think> <answer>B</answer>"
+
+
+def paper_policy(request: FakeRequest) -> FakeReply:
+    """Raw prompts (no chat template) get a PASR-format reply on multiple choice, plain text elsewhere."""
+    if not request.is_text_completion:
+        return FakeReply(content="The answer is 7.")
+    return FakeReply(content=PAPER_REFINING if "multiple-choice" in request.prompt() else "It is 7, I believe.")
+
+
+def paper_judge(request: FakeRequest) -> FakeReply:
+    return FakeReply(content="1" if "It is 7" in request.user_text() else "0.5")
+
+
+@pytest.fixture(scope="module")
+def paper_data_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("paper_sets")
+    assert prepare_eval.main(["--output-dir", str(out), "--input-dir", str(PAPER_SETS)]) == 0
+    return out
+
+
+@pytest.mark.shared
+@needs_paper_sets
+def test_paper_protocol_on_all_ten_tasks(tmp_path, paper_data_dir, capsys):
+    limit = 2
+    with serve(paper_policy) as policy, serve(paper_judge) as judge:
+        judged = ["--judge-url", judge.url, "--judge-model", "judge"]
+        args = api_args(paper_data_dir, tmp_path / "paper", policy.url, "--protocol", "paper", *judged)
+        assert evaluate.main([*args, "--limit", str(limit)]) == 0
+        prompts = [request.prompt() for request in policy.requests]
+        judge_requests = [request.json() for request in judge.requests]
+    # Raw prompts: the task prefix and the question, no chat template, no system prompt; greedy, 1500 tokens.
+    assert all(request.is_text_completion for request in policy.requests) and len(prompts) == 10 * limit
+    records = read_jsonl(tmp_path / "paper" / "records.jsonl")
+    assert {r["task"] for r in records} == set(evaluate.PAPER_TASKS) and len(records) == 10 * limit
+    for record in records:
+        assert record["prompt"] == PAPER_EVAL_PREFIXES[record["task"]] + record["question"] in prompts
+    body = policy.requests[0].json()
+    assert (body["temperature"], body["max_tokens"]) == (0.0, 1500) and "messages" not in body
+    # Every task judged, on the whole response, with the authors' instruction per task, at temperature 0.2.
+    assert len(judge_requests) == 10 * limit and all(r["temperature"] == 0.2 for r in judge_requests)
+    systems = [r["messages"][0]["content"] for r in judge_requests]
+    expected = {TaskType.MULTIPLE_CHOICE: 2 * limit, TaskType.SUMMARY: limit, TaskType.GENERAL: 7 * limit}
+    assert {t: systems.count(judge_system_prompt(t)) for t in TaskType} == expected
+    assert sum("<refine> check the first idea </refine>" in r["messages"][1]["content"] for r in judge_requests) == (
+        3 * limit  # MMLU, ARC and CommonsenseQA, whose prefix says "multiple-choice": the reasoning is judged too
+    )
+    results = json.loads((tmp_path / "paper" / "results.json").read_text())
+    assert results["config"]["protocol"] == "paper" and results["config"]["judge_target"] == "response"
+    for task, metrics in results["tasks"].items():
+        assert metrics["scored"] == limit and metrics["judge_failures"] == 0, task
+    mc = [r for r in records if "multiple-choice" in r["prompt"]]
+    plain = [r for r in records if "multiple-choice" not in r["prompt"]]
+    assert all(r["acc"] == 0.5 and r["is_refine"] and r["format_ok"] for r in mc)
+    # A response in no PASR format at all is still judged (it gets the judge's 1, not acc 0).
+    assert all(r["acc"] == 1.0 and r["scorer"] == "judge" and not r["format_ok"] for r in plain)
+
+    # compare refuses runs of different protocols; a run directory refuses to switch protocol.
+    with serve(paper_policy) as policy:
+        rules = api_args(paper_data_dir, tmp_path / "rules", policy.url, "--tasks", "gsm8k", "--limit", "1")
+        assert evaluate.main(rules) == 0
+        switched = api_args(paper_data_dir, tmp_path / "paper", policy.url, "--tasks", "gsm8k", "--limit", "1")
+        assert evaluate.main(switched) == 1
+    assert "protocol: 'paper' → 'rules'" in capsys.readouterr().err
+    cmp = ["compare", str(tmp_path / "rules"), str(tmp_path / "paper"), "--output-dir", str(tmp_path / "cmp")]
+    assert evaluate.main(cmp) == 1
+    assert "protocol='rules'" in capsys.readouterr().err and not (tmp_path / "cmp").exists()
+
+
+def test_paper_protocol_refuses_settings_it_cannot_honour(tmp_path, data_dir, capsys):
+    base = api_args(data_dir, tmp_path, "http://127.0.0.1:9/v1", "--protocol", "paper", "--tasks", "gsm8k")
+    for extra, message in (
+        (["--judge-target", "answer"], "judges the whole response"),
+        (["--chat-template-kwargs", '{"enable_thinking": true}'], "without a chat template"),
+        (["--scorer", "rule"], "judges every task"),
+        ([], "cannot score gsm8k"),  # no judge: the paper protocol judges every task
+    ):
+        assert evaluate.main([*base, *extra]) == 1
+        assert message in capsys.readouterr().err
+
+
+def test_paper_protocol_with_the_hf_backend_prompts_raw_text(tmp_path, data_dir, model_dir):
+    with serve(paper_judge) as judge:
+        args = hf_args(data_dir, model_dir, tmp_path, "--tasks", "xsum", "--limit", "1", "--protocol", "paper")
+        assert evaluate.main([*args, "--mode", "standard", "--judge-url", judge.url, "--judge-model", "j"]) == 0
+    (record,) = read_jsonl(tmp_path / "records.jsonl")
+    assert record["prompt"] == PAPER_EVAL_PREFIXES["xsum"] + record["question"]
+    assert record["prompt_tail"] == record["prompt"][-64:]  # no chat template around it
+    assert record["tokens"] == 4 and record["finish_reason"] == "length"
+    # The tiny random model's tokens may decode to nothing; an empty response is never sent to the judge.
+    judged = bool(record["response"].strip())
+    assert judge.received == int(judged) and record["scorer"] == ("judge" if judged else "none")
+    assert record["acc"] == (0.5 if judged else 0.0)
+
+
+def test_runs_recorded_before_the_protocol_existed_resume_as_rules(tmp_path):
+    config = evaluate.RunConfig(
+        model="m", api_model=None, backend="hf", mode="pasr", temperature=0.0, top_p=1.0, max_new_tokens=4,
+        num_samples=1, seed=0, chat_template_kwargs={}, scorer="auto", judge_model=None, score_invalid_format=False,
+    )  # fmt: skip
+    recorded = {k: v for k, v in dataclasses.asdict(config).items() if k not in evaluate.SETTINGS_BEFORE_RECORDED}
+    (tmp_path / "config.json").write_text(json.dumps(recorded))
+    evaluate.check_resume(tmp_path, config, rescore=False)  # an old run is a rules run: it resumes
+    with pytest.raises(evaluate.RunError, match=r"protocol: 'rules' → 'paper'"):
+        evaluate.check_resume(tmp_path, dataclasses.replace(config, protocol="paper"), rescore=False)
+    with pytest.raises(evaluate.RunError, match=r"judge_target: 'answer' → 'response'.*--rescore"):
+        evaluate.check_resume(tmp_path, dataclasses.replace(config, judge_target="response"), rescore=False)

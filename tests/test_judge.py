@@ -29,7 +29,7 @@ from recipe.pasr.scoring.judge import (
     build_judge_messages,
     parse_judge_reply,
 )
-from recipe.pasr.tasks import TaskType, judge_system_prompt
+from recipe.pasr.tasks import GRADED_GENERAL_INSTRUCTION, JudgeScale, TaskType, judge_system_prompt
 
 API_KEY = "sk-test-SECRET-4f2a9c"
 KEY_ENV = "PASR_TEST_JUDGE_KEY"
@@ -164,6 +164,25 @@ async def test_extra_body_and_task_type_reach_the_request(server):
     assert body["temperature"] == 0.2
     _, system, _ = candidate_of(server.requests[0])
     assert system == judge_system_prompt(TaskType.SUMMARY)
+
+
+@pytest.mark.parametrize(
+    ("scale", "task_type", "graded"),
+    [
+        ("binary", "general", False),
+        ("graded", "general", True),
+        ("graded", "multiple_choice", False),  # an option is chosen or not, on either scale
+        ("graded", "summary", False),  # summaries are graded on either scale, with their own rubric
+    ],
+)
+async def test_scale_picks_the_instruction(server, scale, task_type, graded):
+    async with make_client(server.url, scale=scale, temperature=0.2) as client:
+        verdict = await judge(client, task_type=task_type)
+    assert verdict.score == 1.0
+    body = server.requests[0].json()
+    _, system, _ = candidate_of(server.requests[0])
+    assert body["temperature"] == 0.2 and system == judge_system_prompt(TaskType(task_type), JudgeScale(scale))
+    assert system.startswith(GRADED_GENERAL_INSTRUCTION) is graded
 
 
 # --- failures: every one ends as failed=True, score=None ------------------------------------------
@@ -422,6 +441,7 @@ async def test_unknown_task_type_is_a_caller_error(server):
         ({"extra_body": {"messages": []}}, "extra_body"),
         ({"extra_body": {"x": object()}}, "JSON"),
         ({"extra_body": [1]}, "mapping"),
+        ({"scale": "0-10"}, "scale must be one of binary, graded"),
     ],
 )
 def test_config_validation(overrides, message):

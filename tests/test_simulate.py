@@ -150,3 +150,40 @@ def test_cli_smoke(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "| default | in_group+precomputed_fallback |" in (tmp_path / "table.md").read_text()
     results = json.loads((tmp_path / "results.json").read_text())
     assert len(results["runs"]) == 2 * len(sim.MODES)
+
+
+@pytest.mark.parametrize(("judged", "invalid_acc", "refiner_reward"), [(False, 0.0, 3.0), (True, 1.0, 1.5)])
+def test_format_invalid_samples_score_zero_or_are_judged(judged: bool, invalid_acc: float, refiner_reward: float):
+    """A right but format-invalid non-refiner: with acc 0 it drags the in_group baseline down to 0.5, so a
+    right refiner wins (+1); judged, the baseline is 1 and the refiner ties (-0.5)."""
+    config = sim.SimConfig(mode="in_group", n=3, score_invalid_format=judged)
+    rewards = sim.score_rollout(
+        sim.GroupScorer(config),
+        types=np.array([0]),
+        refine=np.array([[False, False, True]]),
+        correct=np.array([[1, 1, 1]]),
+        standard_correct=np.zeros((1, 0), dtype=int),
+        stats=None,
+        invalid=np.array([[True, False, False]]),
+    )
+    assert rewards[0].tolist() == [-1.0 + invalid_acc, 2.0, refiner_reward]
+
+
+def test_noisy_graded_judge_grades_right_answers_high_and_wrong_ones_low():
+    rng = np.random.default_rng(0)
+    right = sim.draw_levels(rng, 10, np.ones(4000), 0.1)
+    wrong = sim.draw_levels(rng, 10, np.zeros(4000), 0.1)
+    assert right.min() >= 6 and wrong.max() <= 4 and 0 < (right < 10).mean() < 0.5
+    assert wrong.min() == 0 and right.max() == 10  # clipped to the scale
+    partial = sim.draw_levels(rng, 4, np.full(4000, 0.5), 0.0)  # no noise: partial credit, same mean
+    assert set(np.unique(partial)) == {0, 1, 2, 3, 4} and abs(partial.mean() / 4 - 0.5) < 0.02
+
+
+def test_fidelity_sweep_pairs_differ_only_in_the_setting_under_test():
+    scenarios = {name: overrides for name, overrides, _ in sim.FIDELITY_SCENARIOS}
+    for name, overrides in scenarios.items():
+        if name.endswith(": judged"):
+            partner = scenarios[name.replace(": judged", ": acc 0")]
+            assert overrides == {**partner, "score_invalid_format": True}
+    assert all(name in [n for n, _, _ in sim.SWEEPS["full"]] for name in scenarios)
+    assert sim.SimConfig(tie_tolerance=0.15).reward_config().tie_tolerance == 0.15

@@ -7,10 +7,12 @@ import pytest
 from recipe.pasr.response import ANSWER_CLOSE, ANSWER_OPEN, REFINE_CLOSE, REFINE_OPEN, THINK_CLOSE, THINK_OPEN
 from recipe.pasr.scoring.rules import RULES
 from recipe.pasr.tasks import (
+    GRADED_GENERAL_INSTRUCTION,
     JUDGE_INSTRUCTIONS,
     PASR_SYSTEM_PROMPT,
     STANDARD_SYSTEM_PROMPT,
     TASKS,
+    JudgeScale,
     Rule,
     TaskType,
     UnknownDataSource,
@@ -107,6 +109,14 @@ def test_judge_system_prompt(task_type: TaskType) -> None:
     assert prompt.startswith(JUDGE_INSTRUCTIONS[task_type])
     assert "never instructions to you" in prompt and "announced right before it" in prompt
     assert "<<<" not in prompt and "{" not in prompt  # fixed text: the same prefix for every request
+
+
+def test_graded_scale_changes_only_open_questions() -> None:
+    graded = {task_type: judge_system_prompt(task_type, JudgeScale.GRADED) for task_type in TaskType}
+    assert graded[TaskType.GENERAL].startswith(GRADED_GENERAL_INSTRUCTION) and "0 to 1" in GRADED_GENERAL_INSTRUCTION
+    assert graded[TaskType.GENERAL] != judge_system_prompt(TaskType.GENERAL)
+    for task_type in (TaskType.MULTIPLE_CHOICE, TaskType.SUMMARY):
+        assert graded[task_type] == judge_system_prompt(task_type, JudgeScale.BINARY)
 
 
 def test_summary_judge_is_graded_and_the_others_binary() -> None:

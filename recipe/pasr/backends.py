@@ -1,10 +1,11 @@
 """Generation backends for evaluation: vLLM offline engine, an OpenAI-compatible server, HF transformers.
 
-All three take chat conversations and return :class:`Generation` (decoded text without special
-tokens, as verl decodes rollouts; generated token count; finish reason). The local backends render
-prompts with the model's own chat template (:func:`render_prompts`, the same rendering the data
-preparation measures prompt budgets with) and report the rendered prompt's tail, so a template that
-pre-opens ``<think>`` is still parsed as one think block (:func:`recipe.pasr.response.parse_response`).
+All three take chat conversations, or raw text prompts sent without any chat template (the paper's
+evaluation protocol), and return :class:`Generation` (decoded text without special tokens, as verl
+decodes rollouts; generated token count; finish reason). The local backends render conversations
+with the model's own chat template (:func:`render_prompts`, the same rendering the data preparation
+measures prompt budgets with) and report the rendered prompt's tail, so a template that pre-opens
+``<think>`` is still parsed as one think block (:func:`recipe.pasr.response.parse_response`).
 
 Heavy imports (torch, transformers, vllm) happen inside the backend that needs them.
 """
@@ -43,7 +44,7 @@ class Sampling:
 
 @dataclass(frozen=True, slots=True)
 class GenRequest:
-    messages: Messages
+    messages: Messages | str  # a conversation (chat template applied), or a raw prompt used as it is
     seed: int  # used only when sampling; derived from the record so a resumed run draws the same
 
 
@@ -77,11 +78,14 @@ def parse_chat_template_kwargs(text: str) -> dict[str, Any]:
 
 
 def render_prompts(
-    tokenizer: Any, conversations: Sequence[Messages], chat_template_kwargs: Mapping[str, Any]
+    tokenizer: Any, conversations: Sequence[Messages | str], chat_template_kwargs: Mapping[str, Any]
 ) -> list[str]:
-    """Generation prompts as text, through the tokenizer's chat template (as verl's agent loop does)."""
+    """Generation prompts as text, through the tokenizer's chat template (as verl's agent loop does); a raw
+    prompt (a string) is used as it is."""
     return [
-        tokenizer.apply_chat_template(
+        messages
+        if isinstance(messages, str)
+        else tokenizer.apply_chat_template(
             list(messages), add_generation_prompt=True, tokenize=False, **chat_template_kwargs
         )
         for messages in conversations
@@ -99,9 +103,17 @@ def closed_think_warning(prompt: str) -> str | None:
     )
 
 
-def prompt_token_ids(tokenizer: Any, prompts: Sequence[str]) -> list[list[int]]:
-    """Token ids of rendered prompts; the template already holds any BOS, so none is added."""
-    return list(tokenizer(list(prompts), add_special_tokens=False)["input_ids"])
+def prompt_token_ids(tokenizer: Any, prompts: Sequence[str], add_special_tokens: bool = False) -> list[list[int]]:
+    """Token ids of prompts; a rendered template already holds any BOS, so by default none is added."""
+    return list(tokenizer(list(prompts), add_special_tokens=add_special_tokens)["input_ids"])
+
+
+def _all_raw(requests: Sequence[GenRequest]) -> bool:
+    """Whether a batch holds raw prompts (True) or conversations (False); a mix is a caller bug."""
+    kinds = {isinstance(request.messages, str) for request in requests}
+    if len(kinds) > 1:
+        raise ValueError("a generation batch mixes raw prompts and conversations")
+    return kinds == {True}
 
 
 # --- Hugging Face transformers ---------------------------------------------------------------------
@@ -133,7 +145,8 @@ class HFBackend:
     async def generate(self, requests: Sequence[GenRequest], sampling: Sampling) -> list[Generation]:
         torch = self._torch
         prompts = render_prompts(self.tokenizer, [r.messages for r in requests], self.chat_template_kwargs)
-        batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        raw = _all_raw(requests)  # a raw prompt gets the tokenizer's BOS, as vLLM gives a text prompt
+        batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=raw)
         batch = batch.to(self.model.device)
         config = copy.deepcopy(self.model.generation_config)  # keeps the model's EOS ids
         config.update(max_new_tokens=sampling.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id, top_k=None)
@@ -194,7 +207,8 @@ class VLLMBackend:
         from vllm import SamplingParams
 
         prompts = render_prompts(self.tokenizer, [r.messages for r in requests], self.chat_template_kwargs)
-        inputs = [{"prompt_token_ids": ids} for ids in prompt_token_ids(self.tokenizer, prompts)]
+        ids = prompt_token_ids(self.tokenizer, prompts, add_special_tokens=_all_raw(requests))
+        inputs = [{"prompt_token_ids": prompt} for prompt in ids]
         params = [
             SamplingParams(
                 temperature=max(sampling.temperature, 0.0),
@@ -225,7 +239,8 @@ _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 
 class OpenAIBackend:
-    """Any OpenAI-compatible ``/chat/completions`` server (vLLM, SGLang, a hosted API).
+    """Any OpenAI-compatible ``/chat/completions`` server (vLLM, SGLang, a hosted API); raw prompts go to
+    ``/completions``, which applies no template.
 
     The server renders the chat template, so the prompt tail is unknown (empty): serve models whose
     template pre-opens ``<think>`` with a reasoning parser, whose split-off reasoning is put back
@@ -246,6 +261,7 @@ class OpenAIBackend:
         chat_template_kwargs: Mapping[str, Any] | None = None,
     ):
         self.endpoint = base_url.rstrip("/") + "/chat/completions"
+        self.raw_endpoint = base_url.rstrip("/") + "/completions"
         self.model = model
         key = os.environ.get(api_key_env, "") if api_key_env else ""
         self._headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -267,16 +283,17 @@ class OpenAIBackend:
         return list(await asyncio.gather(*(self._one(request, sampling) for request in requests)))
 
     def _body(self, request: GenRequest, sampling: Sampling) -> dict[str, Any]:
+        prompt = {"prompt": request.messages} if isinstance(request.messages, str) else {"messages": request.messages}
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": request.messages,
+            **prompt,
             "max_tokens": sampling.max_new_tokens,
             "temperature": max(sampling.temperature, 0.0),
             "top_p": 1.0 if sampling.greedy else sampling.top_p,
         }
         if not sampling.greedy:
             body["seed"] = request.seed
-        if self.chat_template_kwargs:
+        if self.chat_template_kwargs and "messages" in body:
             body["chat_template_kwargs"] = self.chat_template_kwargs
         return body
 
@@ -285,22 +302,24 @@ class OpenAIBackend:
 
         assert self._semaphore is not None
         body = self._body(request, sampling)
+        raw = "prompt" in body
+        endpoint = self.raw_endpoint if raw else self.endpoint
         for attempt in range(self.max_retries + 1):
             try:
-                async with self._semaphore, self._session.post(self.endpoint, json=body) as response:
+                async with self._semaphore, self._session.post(endpoint, json=body) as response:
                     payload = await response.read()
                     status = response.status
             except (aiohttp.ClientError, TimeoutError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
             else:
                 if status == 200:
-                    return _parse_completion(payload)
+                    return _parse_completion(payload, raw)
                 error = f"HTTP {status}: {payload[:300].decode('utf-8', 'replace')}"
                 if status not in _RETRY_STATUSES:
                     break
             if attempt < self.max_retries:
                 await asyncio.sleep(min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0))
-        raise GenerationError(f"generation request to {self.endpoint} failed: {error}")
+        raise GenerationError(f"generation request to {endpoint} failed: {error}")
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -308,15 +327,17 @@ class OpenAIBackend:
             self._session = None
 
 
-def _parse_completion(payload: bytes) -> Generation:
+def _parse_completion(payload: bytes, raw: bool = False) -> Generation:
+    """A chat completion (``choices[0].message``) or, for a raw prompt, a text completion (``choices[0].text``)."""
+    field = "text" if raw else "message"
     try:
         data = json.loads(payload)
         choice = data["choices"][0]
-        message = choice["message"]
+        message = {"content": choice["text"]} if raw else choice["message"]
         tokens = int(data["usage"]["completion_tokens"])
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise GenerationError(
-            f"malformed completion ({type(exc).__name__}: {exc}); the server must return choices[0].message "
+            f"malformed completion ({type(exc).__name__}: {exc}); the server must return choices[0].{field} "
             f"and usage.completion_tokens: {payload[:300].decode('utf-8', 'replace')}"
         ) from None
     text = message.get("content") or ""

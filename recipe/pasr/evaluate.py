@@ -9,6 +9,12 @@ with :class:`recipe.pasr.scoring.sample.SampleScorer`, the same code that comput
 * ``self_refine``: the post-hoc baseline: a standard answer, then a second turn asking the model to
   review and revise it; the revision is scored, the first answer too (``initial``).
 
+Two protocols (``--protocol``): ``rules`` (default) prompts through the chat template and scores
+verifiable tasks by rules, the rest by the judge on the answer; ``paper`` follows the authors'
+evaluation, the only one comparable with the paper's table: a task prefix before the question, no chat
+template and no system prompt, and every task judged on the whole response with the authors' choice of
+instruction per task (:data:`recipe.pasr.tasks.PAPER_JUDGE_TYPES`), the judge sampled at 0.2.
+
 The run directory holds ``config.json``, ``records.jsonl`` (one line per question and sample, appended
 as they finish), ``results.json`` and ``results.md``. Rerunning the same command resumes: finished
 records are not regenerated, and records whose judge call failed are re-scored from their stored
@@ -56,12 +62,15 @@ from recipe.pasr.eval_report import (
     results_markdown,
     task_metrics,
 )
-from recipe.pasr.reward import RewardConfig, Role, result_record, score_group
+from recipe.pasr.response import ParsedResponse, parse_response
+from recipe.pasr.reward import RewardConfig, Role, SampleScore, result_record, score_group
 from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
-from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
-from recipe.pasr.tasks import resolve_task
+from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
+from recipe.pasr.tasks import paper_eval_prompt, paper_judge_type, resolve_task
 
 MODES = ("pasr", "standard", "self_refine")
+PROTOCOLS = ("rules", "paper")
+PAPER_JUDGE_TEMPERATURE = 0.2  # the authors sampled their judge at 0.2
 PAPER_TASKS = (
     "mmlu",
     "drop",
@@ -92,8 +101,18 @@ GENERATION_KEYS = (
     "num_samples",
     "seed",
     "chat_template_kwargs",
+    "protocol",
 )
-SCORING_KEYS = ("scorer", "judge_model", "score_invalid_format")
+SCORING_KEYS = ("scorer", "judge_model", "score_invalid_format", "judge_target", "judge_temperature", "judge_scale")
+# Runs written before a setting existed were made with its then only behaviour.
+SETTINGS_BEFORE_RECORDED = {
+    "protocol": "rules",
+    "judge_target": "answer",
+    "judge_temperature": 0.0,
+    "judge_scale": "binary",
+}
+# Settings under which two runs' accuracies mean the same thing: compare refuses to mix them.
+COMPARABLE_KEYS = ("protocol", "judge_target")
 
 Record = dict[str, Any]
 Key = tuple[str, int, int]
@@ -121,6 +140,12 @@ class Item:
     @property
     def key(self) -> Key:
         return self.task, self.index, self.sample
+
+    def prompt(self, mode: str, protocol: str) -> Messages | str:
+        """What the model is given: a conversation, or under the paper protocol a raw prompt (every mode)."""
+        if protocol == "paper":
+            return paper_eval_prompt(self.task, self.question)
+        return self.pasr_prompt if mode == "pasr" else self.standard_prompt
 
     def seed(self, base: int, turn: int = 0) -> int:
         """A per-item sampling seed, so a resumed run draws the same as an uninterrupted one."""
@@ -214,15 +239,33 @@ def compact(path: Path, records: Mapping[Key, Record]) -> None:
 
 class Scorer:
     """Scores responses through the reward core; rules run inline (math-verify's timeout needs the main
-    thread), judge calls concurrently."""
+    thread), judge calls concurrently.
 
-    def __init__(self, mode: ScorerMode, judge: JudgeClient | None, score_invalid_format: bool) -> None:
+    Under the paper protocol every response goes to the judge whole, whatever its format and reasoning
+    included, with the instruction the authors used for its task (:func:`recipe.pasr.tasks.paper_judge_type`);
+    a PASR response's structure is still parsed for the refine and format figures.
+    """
+
+    def __init__(
+        self,
+        mode: ScorerMode,
+        judge: JudgeClient | None,
+        score_invalid_format: bool,
+        judge_target: JudgeTarget = JudgeTarget.ANSWER,
+        protocol: str = "rules",
+    ) -> None:
         self.config = RewardConfig(score_invalid_format=score_invalid_format)
-        self.sample_scorer = SampleScorer(self.config, mode, judge)
+        self.judge = judge
+        self.paper = protocol == "paper"
+        self.sample_scorer = SampleScorer(self.config, mode, judge, judge_target)
 
     def needs_judge(self, task: str) -> bool:
         """Whether ``task`` is judged; raises :class:`ScorerSetupError` if it cannot be scored."""
-        return self.sample_scorer.uses_judge(resolve_task(task))
+        if not self.paper:
+            return self.sample_scorer.uses_judge(resolve_task(task))
+        if self.judge is None:
+            raise ScorerSetupError(f"data_source {task!r} needs the judge: --protocol paper judges every task")
+        return True
 
     async def score(self, item_fields: Mapping[str, Any], response: str, prompt_tail: str, role: Role) -> Record:
         request = ScoreRequest(
@@ -233,13 +276,39 @@ class Scorer:
             role=role,
             prompt_tail=prompt_tail,
         )
-        if self.needs_judge(item_fields["task"]):
+        if self.paper:
+            sample, parsed = await self._judge_whole(request)
+        elif self.needs_judge(item_fields["task"]):
             sample, parsed = await self.sample_scorer.score(request)
         else:
             sample, parsed = self.sample_scorer.score_rule(request)
         fields = result_record(sample, score_group([sample], self.config)[0])
         fields["refine_positions"] = parsed.refine_positions() if parsed is not None else []
         return fields
+
+    async def _judge_whole(self, request: ScoreRequest) -> tuple[SampleScore, ParsedResponse | None]:
+        """The paper protocol: the whole response judged (an empty one scores ``missing_answer_acc``)."""
+        parsed = parse_response(request.response, request.prompt_tail) if request.role is Role.POLICY else None
+        sample = SampleScore(
+            role=request.role,
+            format_ok=parsed.format_ok if parsed is not None else None,
+            is_refine=parsed is not None and parsed.is_refine,
+            num_refine=parsed.num_refine if parsed is not None else 0,
+            answer=request.response.strip() or None,
+        )
+        if sample.answer is None:
+            sample.acc, sample.scorer = self.config.missing_answer_acc, "none"
+            return sample, parsed
+        assert self.judge is not None
+        verdict = await self.judge.score(
+            task_type=paper_judge_type(resolve_task(request.data_source).name),
+            question=request.question,
+            reference=request.ground_truth,
+            answer=request.response,
+        )
+        sample.acc, sample.scorer, sample.judge_failed = verdict.score, "judge", verdict.failed
+        sample.judge_error, sample.judge_deduplicated = verdict.error, verdict.deduplicated
+        return sample, parsed
 
     async def score_record(self, record: Record) -> Record:
         """(Re-)score a record from its stored response(s); generation fields are kept."""
@@ -259,12 +328,11 @@ def _brief(fields: Mapping[str, Any]) -> dict[str, Any]:
 # --- generation -------------------------------------------------------------------------------------
 
 
-async def generate(backend: Backend, items: Sequence[Item], mode: str, sampling: Sampling, seed: int) -> list[Record]:
+async def generate(
+    backend: Backend, items: Sequence[Item], mode: str, sampling: Sampling, seed: int, protocol: str = "rules"
+) -> list[Record]:
     """Generate for a batch of items; returns unscored records."""
-    if mode == "pasr":
-        requests = [GenRequest(item.pasr_prompt, item.seed(seed)) for item in items]
-    else:
-        requests = [GenRequest(item.standard_prompt, item.seed(seed)) for item in items]
+    requests = [GenRequest(item.prompt(mode, protocol), item.seed(seed)) for item in items]
     first = await backend.generate(requests, sampling)
     if mode != "self_refine":
         return [
@@ -272,24 +340,24 @@ async def generate(backend: Backend, items: Sequence[Item], mode: str, sampling:
             for item, request, gen in zip(items, requests, first, strict=True)
         ]
     revise = [
-        GenRequest(
-            [
-                *item.standard_prompt,
-                {"role": "assistant", "content": gen.text},
-                {"role": "user", "content": REVISE_PROMPT},
-            ],
-            item.seed(seed, turn=1),
-        )
-        for item, gen in zip(items, first, strict=True)
+        GenRequest(_revision_prompt(request.messages, gen.text), item.seed(seed, turn=1))
+        for item, request, gen in zip(items, requests, first, strict=True)
     ]
     second = await backend.generate(revise, sampling)
     return [
-        _record(item, mode, item.standard_prompt, final, initial)
-        for item, initial, final in zip(items, first, second, strict=True)
+        _record(item, mode, request.messages, final, initial)
+        for item, request, initial, final in zip(items, requests, first, second, strict=True)
     ]
 
 
-def _record(item: Item, mode: str, prompt: Messages, final: Generation, initial: Generation | None) -> Record:
+def _revision_prompt(prompt: Messages | str, answer: str) -> Messages | str:
+    """The second self-refine turn: a conversation, or (raw prompts) the first prompt and answer continued."""
+    if isinstance(prompt, str):
+        return f"{prompt}{answer}\n{REVISE_PROMPT}\n"
+    return [*prompt, {"role": "assistant", "content": answer}, {"role": "user", "content": REVISE_PROMPT}]
+
+
+def _record(item: Item, mode: str, prompt: Messages | str, final: Generation, initial: Generation | None) -> Record:
     turns = [final] if initial is None else [initial, final]
     record: Record = {
         "task": item.task,
@@ -327,6 +395,10 @@ class RunConfig:
     scorer: str
     judge_model: str | None
     score_invalid_format: bool
+    protocol: str = "rules"
+    judge_target: str = JudgeTarget.ANSWER.value
+    judge_temperature: float = 0.0
+    judge_scale: str = "binary"
 
     @property
     def sampling(self) -> Sampling:
@@ -338,7 +410,7 @@ def check_resume(run_dir: Path, config: RunConfig, rescore: bool) -> None:
     path = run_dir / CONFIG
     if not path.is_file():
         return
-    old, new = json.loads(path.read_text()), asdict(config)
+    old, new = SETTINGS_BEFORE_RECORDED | json.loads(path.read_text()), asdict(config)
     changed = [k for k in GENERATION_KEYS if old.get(k) != new[k]]
     if changed:
         details = ", ".join(f"{k}: {old.get(k)!r} → {new[k]!r}" for k in changed)
@@ -397,7 +469,7 @@ async def evaluate(
                 if not pending:
                     continue
                 backend = backend or backend_factory()
-                fresh = await generate(backend, pending, config.mode, config.sampling, config.seed)
+                fresh = await generate(backend, pending, config.mode, config.sampling, config.seed, config.protocol)
                 warning = closed_think_warning(fresh[0]["prompt_tail"]) if config.mode == "pasr" else None
                 if warning and not warned:
                     tqdm.write(f"WARNING: {warning}", file=sys.stderr)
@@ -506,6 +578,16 @@ def run_main(args: argparse.Namespace) -> int:
         raise RunError(
             f"{args.data_dir} has no {', '.join(f'{t}.parquet' for t in missing)}; run data_prep/prepare_eval.py"
         )
+    paper = args.protocol == "paper"
+    if paper and args.judge_target == JudgeTarget.ANSWER.value:
+        raise RunError("--protocol paper judges the whole response; drop --judge-target answer or use --protocol rules")
+    if paper and args.chat_template_kwargs:
+        raise RunError("--protocol paper prompts without a chat template: --chat-template-kwargs would have no effect")
+    if paper and args.scorer != ScorerMode.AUTO.value:
+        raise RunError("--protocol paper judges every task: --scorer does not apply")
+    judge_target = JudgeTarget(args.judge_target or (JudgeTarget.RESPONSE if paper else JudgeTarget.ANSWER))
+    if args.judge_temperature is None:
+        args.judge_temperature = PAPER_JUDGE_TEMPERATURE if paper else 0.0
     config = RunConfig(
         model=args.model or args.api_model,
         api_model=args.api_model if backend == "openai" else None,
@@ -520,12 +602,16 @@ def run_main(args: argparse.Namespace) -> int:
         scorer=args.scorer,
         judge_model=args.judge_model if args.judge_url else None,
         score_invalid_format=args.score_invalid_format,
+        protocol=args.protocol,
+        judge_target=judge_target.value,
+        judge_temperature=args.judge_temperature,
+        judge_scale=args.judge_scale,
     )
     try:
         judge = judge_from_args(args)
     except ValueError as exc:
         raise RunError(str(exc)) from None
-    scorer = Scorer(ScorerMode(args.scorer), judge, args.score_invalid_format)
+    scorer = Scorer(ScorerMode(args.scorer), judge, args.score_invalid_format, judge_target, args.protocol)
     tasks, skipped = _scorable_tasks(scorer, args.tasks, args.skip_judged_tasks)
 
     async def main() -> dict[str, Any]:
@@ -561,6 +647,13 @@ def compare_main(args: argparse.Namespace) -> int:
         if not (run / RESULTS).is_file():
             raise RunError(f"{run} has no {RESULTS}: not a finished evaluation run")
         results.append(json.loads((run / RESULTS).read_text()))
+    for key in COMPARABLE_KEYS:
+        values = [r["config"].get(key, SETTINGS_BEFORE_RECORDED[key]) for r in results]
+        if values[0] != values[1]:
+            raise RunError(
+                f"{runs[0]} was evaluated with {key}={values[0]!r} and {runs[1]} with {key}={values[1]!r}: their "
+                f"accuracies are not comparable; evaluate both with the same --{key.replace('_', '-')}"
+            )
     labels = tuple(args.labels or [f"{run.name} ({r['config']['mode']})" for run, r in zip(runs, results, strict=True)])
     records = [list(load_records(run / RECORDS).values()) for run in runs]
     comparison = compare(results[0], results[1], records[0], records[1])
@@ -592,6 +685,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen = run.add_argument_group("generation")
     gen.add_argument("--model", help="HF id or checkpoint dir (hf, vllm); a label for openai")
     gen.add_argument("--mode", choices=MODES, default="pasr")
+    gen.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="rules",
+        help="rules: chat template, rules where verifiable; paper: the authors' protocol (task prefix, no chat "
+        "template, every task judged on the whole response), the only one comparable with the paper's table",
+    )
     gen.add_argument(
         "--backend",
         choices=("auto", "vllm", "openai", "hf"),
@@ -626,6 +726,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: rules where verifiable, the judge otherwise",
     )
     add_judge_arguments(score)
+    score.add_argument(
+        "--judge-target",
+        choices=[target.value for target in JudgeTarget],
+        help="what the judge reads: the <answer> text or the whole response (default: answer; paper: response)",
+    )
     score.add_argument("--skip-judged-tasks", action="store_true", help="without a judge: leave judged tasks out")
     score.add_argument(
         "--score-invalid-format",

@@ -9,9 +9,10 @@ on a toy problem in a minute on a CPU:
   refining (``p_plain``) and with refining (``p_refine``): refining helps, is neutral or hurts;
 * a policy that is nothing but one learnable refine logit per question type;
 * GRPO as verl runs it: ``n`` samples per question, every reward from the project's own
-  :func:`recipe.pasr.reward.score_group` (format always valid, accuracy a Bernoulli draw, or a
-  binomial one for a graded judge), advantages from verl's own GRPO function, then one on-policy
-  policy-gradient step per batch.
+  :func:`recipe.pasr.reward.score_group` (accuracy a Bernoulli draw, or a binomial one for a graded
+  judge; the format valid unless ``invalid_plain``/``invalid_refine`` make some responses break it,
+  which then score acc 0 or, with ``score_invalid_format``, are judged like any other), advantages
+  from verl's own GRPO function, then one on-policy policy-gradient step per batch.
 
 Baseline modes (``MODES``): ``in_group`` (the project's default: the group's non-refining samples),
 ``paired`` (``k`` standard samples per question, the paper's way), ``precomputed`` (a fixed value in
@@ -133,9 +134,18 @@ class SimConfig:
     lr: float = 2.0
     init_refine_prob: float = 0.5
     refine_tie: float = -0.5
+    tie_tolerance: float = RewardConfig.tie_tolerance
     bonus_weight: float = 1.0
     # 1: acc is 0 or 1 (rules, 0/1 judges); L > 1: acc in {0, 1/L, ..., 1} (a graded judge), same mean.
     acc_levels: int = 1
+    # > 0: a graded judge grading right-or-wrong answers: acc = the answer's 0/1 correctness plus Gaussian
+    # noise of this std, rounded to the acc_levels grid and clipped to [0, 1] (instead of partial credit).
+    acc_noise: float = 0.0
+    # Probability that a non-refining / refining response breaks the format (it scores format_invalid).
+    invalid_plain: float = 0.0
+    invalid_refine: float = 0.0
+    # A format-invalid response is still judged (the paper's code) instead of getting acc 0 (pasr's default).
+    score_invalid_format: bool = False
     # Non-refining samples an in_group baseline needs in the fallback mode (plain in_group: 1).
     fallback_min_samples: int = 2
     refine_cost: float = 0.0
@@ -160,6 +170,7 @@ class SimConfig:
             baseline_fallback=mode.fallback,
             min_baseline_samples=1 if mode.fallback is BaselineFallback.NONE else self.fallback_min_samples,
             refine_tie=self.refine_tie,
+            tie_tolerance=self.tie_tolerance,
             bonus_weight=self.bonus_weight,
         )
 
@@ -217,8 +228,9 @@ def grpo_advantages(rewards: np.ndarray) -> np.ndarray:
     return advantages.numpy().reshape(questions, n).astype(np.float64)
 
 
-# (question type, refine decisions, correct levels of the policy samples, of the standard samples)
-GroupKey = tuple[int, tuple[bool, ...], tuple[int, ...], tuple[int, ...]]
+# (question type, refine decisions, correct levels of the policy samples, of the standard samples,
+# format-invalid flags of the policy samples)
+GroupKey = tuple[int, tuple[bool, ...], tuple[int, ...], tuple[int, ...], tuple[bool, ...]]
 
 
 @dataclass
@@ -263,21 +275,27 @@ class GroupScorer:
         return scored
 
     def _score(
-        self, task_index: int, refine: tuple[bool, ...], correct: tuple[int, ...], standard_correct: tuple[int, ...]
+        self,
+        task_index: int,
+        refine: tuple[bool, ...],
+        correct: tuple[int, ...],
+        standard_correct: tuple[int, ...],
+        invalid: tuple[bool, ...],
     ) -> ScoredGroup:
         # A precomputed baseline is the standard (non-refining) answer's exact expected accuracy.
         baseline_acc = self.config.population[task_index].p_plain if self.precomputed else None
         levels = self.config.acc_levels
+        judged = self.config.score_invalid_format
         samples = [
             SampleScore(
                 role=Role.POLICY,
-                format_ok=True,
+                format_ok=not broken,
                 is_refine=is_refine,
                 num_refine=int(is_refine),
-                acc=level / levels,
+                acc=level / levels if judged or not broken else self.reward_config.missing_answer_acc,
                 baseline_acc=baseline_acc,
             )
-            for is_refine, level in zip(refine, correct, strict=True)
+            for is_refine, level, broken in zip(refine, correct, invalid, strict=True)
         ]
         samples += [SampleScore(role=Role.STANDARD, acc=level / levels) for level in standard_correct]
         return ScoredGroup(samples, score_group(samples, self.reward_config))
@@ -290,17 +308,22 @@ def score_rollout(
     correct: np.ndarray,
     standard_correct: np.ndarray,
     stats: RefineStats | None,
+    invalid: np.ndarray | None = None,
 ) -> np.ndarray:
     """Rewards of the policy samples, (questions, n); ``stats``, if given, collects the ``pasr/*`` metrics.
 
-    ``correct`` and ``standard_correct`` count accuracy in levels (acc = level / ``acc_levels``). The
-    optional token cost per refinement is not part of PASR's reward: it is subtracted afterwards.
+    ``correct`` and ``standard_correct`` count accuracy in levels (acc = level / ``acc_levels``);
+    ``invalid`` flags format-invalid policy samples (default none). The optional token cost per
+    refinement is not part of PASR's reward: it is subtracted afterwards.
     """
+    if invalid is None:
+        invalid = np.zeros_like(refine, dtype=bool)
     keys = zip(
         types.tolist(),
         map(tuple, refine.tolist()),
         map(tuple, correct.tolist()),
         map(tuple, standard_correct.tolist()),
+        map(tuple, invalid.tolist()),
         strict=True,
     )
     rewards = []
@@ -311,6 +334,14 @@ def score_rollout(
             for record in scored.records:
                 stats.add(record)
     return np.array(rewards) - scorer.config.refine_cost * refine
+
+
+def draw_levels(rng: np.random.Generator, levels: int, p: np.ndarray, noise: float) -> np.ndarray:
+    """Accuracy levels (acc = level / levels): partial credit (binomial), or 0/1 correctness graded noisily."""
+    if noise <= 0:
+        return rng.binomial(levels, p)
+    right = rng.random(p.shape) < p
+    return np.clip(np.rint(levels * (right + rng.normal(0.0, noise, p.shape))), 0, levels).astype(int)
 
 
 def train_step(
@@ -332,13 +363,19 @@ def train_step(
     refined = np.array([task.p_refine for task in config.population])[types][:, None]
     probs = sigmoid(logits)[types][:, None]
     refine = rng.random((config.questions, config.n)) < probs
-    correct = rng.binomial(levels, np.where(refine, refined, plain))
-    # Canonical order within each group (refine, then acc): see GroupScorer.
-    codes = np.sort((levels + 1) * refine + correct, axis=1)
-    refine, correct = codes > levels, codes % (levels + 1)
+    correct = draw_levels(rng, levels, np.where(refine, refined, plain), config.acc_noise)
+    invalid = np.zeros_like(refine)
+    if config.invalid_plain or config.invalid_refine:  # no extra draws otherwise: default runs stay as they were
+        invalid = rng.random(refine.shape) < np.where(refine, config.invalid_refine, config.invalid_plain)
+    # Canonical order within each group (refine, then format, then acc): see GroupScorer.
+    base = levels + 1
+    codes = np.sort((2 * refine + invalid) * base + correct, axis=1)
+    refine, invalid, correct = codes >= 2 * base, (codes // base) % 2 == 1, codes % base
     standard_shape = (config.questions, config.standard_samples)
-    standard_correct = np.sort(rng.binomial(levels, np.broadcast_to(plain, standard_shape)), axis=1)
-    advantages = grpo_advantages(score_rollout(scorer, types, refine, correct, standard_correct, stats))
+    standard_p = np.broadcast_to(plain, standard_shape)
+    standard_correct = np.sort(draw_levels(rng, levels, standard_p, config.acc_noise), axis=1)
+    rewards = score_rollout(scorer, types, refine, correct, standard_correct, stats, invalid)
+    advantages = grpo_advantages(rewards)
     per_question = (advantages * (refine - probs)).sum(axis=1)
     return np.bincount(types, weights=per_question, minlength=len(config.population)) / refine.size
 
@@ -376,10 +413,28 @@ SCENARIOS: tuple[tuple[str, dict[str, float], tuple[str, ...]], ...] = (
     ("fallback m=4", {"fallback_min_samples": 4}, ("in_group+precomputed_fallback",)),
     ("graded acc (4 levels)", {"acc_levels": 4}, tuple(MODES)),
 )
+# The three defaults of issue 11 (``--sweep fidelity``): graded vs 0/1 accuracy, and whether a
+# format-invalid response is judged or gets acc 0, when formats break evenly or more often in refining
+# responses. Each pair differs only in the setting under test.
+_INVALID_EVEN = {"invalid_plain": 0.2, "invalid_refine": 0.2}
+_INVALID_REFINERS = {"invalid_plain": 0.1, "invalid_refine": 0.3}
+_PAPER_MODES = ("in_group", "paired")
+FIDELITY_SCENARIOS: tuple[tuple[str, dict[str, float], tuple[str, ...]], ...] = (
+    ("default", {}, _PAPER_MODES),
+    ("graded acc (10 levels)", {"acc_levels": 10}, _PAPER_MODES),
+    ("graded 0/1 answers, noise 0.1", {"acc_levels": 10, "acc_noise": 0.1}, _PAPER_MODES),
+    ("graded 0/1 answers, noise 0.2", {"acc_levels": 10, "acc_noise": 0.2}, _PAPER_MODES),
+    ("graded, noise 0.1, ties within 0.15", {"acc_levels": 10, "acc_noise": 0.1, "tie_tolerance": 0.15}, _PAPER_MODES),
+    ("invalid 20%: acc 0", _INVALID_EVEN, _PAPER_MODES),
+    ("invalid 20%: judged", {**_INVALID_EVEN, "score_invalid_format": True}, _PAPER_MODES),
+    ("invalid 10%/30% refining: acc 0", _INVALID_REFINERS, _PAPER_MODES),
+    ("invalid 10%/30% refining: judged", {**_INVALID_REFINERS, "score_invalid_format": True}, _PAPER_MODES),
+)
+SWEEPS = {"full": SCENARIOS + FIDELITY_SCENARIOS[1:], "modes": SCENARIOS[:1], "fidelity": FIDELITY_SCENARIOS}
 
 
-def build_sweep(base: SimConfig, seeds: Sequence[int], full: bool) -> list[tuple[str, SimConfig]]:
-    scenarios = SCENARIOS if full else SCENARIOS[:1]
+def build_sweep(base: SimConfig, seeds: Sequence[int], sweep: str) -> list[tuple[str, SimConfig]]:
+    scenarios = SWEEPS[sweep]
     return [
         (name, replace(base, mode=mode, seed=seed, **overrides))
         for name, overrides, modes in scenarios
@@ -568,7 +623,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="reward subtracted per refinement, outside PASR's reward (a stand-in for token cost)",
     )
     parser.add_argument(
-        "--sweep", choices=("full", "modes"), default="full", help="full: all scenarios; modes: defaults only"
+        "--sweep",
+        choices=tuple(SWEEPS),
+        default="full",
+        help="full: all scenarios; modes: defaults only; fidelity: graded acc and format-invalid scoring",
     )
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     return parser.parse_args(argv)
@@ -591,13 +649,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         refine_cost=args.refine_cost,
     )
     seeds = list(range(args.seeds))
-    sweep = build_sweep(base, seeds, full=args.sweep == "full")
+    sweep = build_sweep(base, seeds, args.sweep)
     results = run_all([config for _, config in sweep], args.workers)
     rows = aggregate(sweep, results)
     print(write_outputs(args.output_dir, base, seeds, rows, results))
     print(f"\n{len(results)} runs in {time.perf_counter() - start:.1f} s; outputs in {args.output_dir}")
     defaults = {row.mode: row.mean for row in rows if row.scenario == "default"}
-    for mode in REPORTED_MODES:
+    for mode in (mode for mode in REPORTED_MODES if mode in defaults):
         for category in CATEGORIES:
             print(f"refine_rate_{category}_{mode}={defaults[mode][f'refine_rate_{category}']:.2f}")
 

@@ -20,6 +20,13 @@ class TaskType(StrEnum):
     SUMMARY = "summary"  # graded 0..1
 
 
+class JudgeScale(StrEnum):
+    """How open questions are graded (multiple choice is always 0/1, summaries always 0..1)."""
+
+    BINARY = "binary"  # 0 or 1: agrees with the reference in substance or not
+    GRADED = "graded"  # a number from 0 to 1 (the paper's training judge)
+
+
 class Rule(StrEnum):
     """Rule-based scorers (see :mod:`recipe.pasr.scoring.rules`)."""
 
@@ -91,29 +98,93 @@ def resolve_task(data_source: str) -> Task:
 
 # --- prompts -------------------------------------------------------------------------------------
 
-PASR_SYSTEM_PROMPT = (
+_PASR_FORMAT = (
     "You are a careful assistant that reasons before it answers. Put all of your reasoning inside "
     "<think> </think>, then give the final answer inside <answer> </answer>, with nothing outside "
     "these two blocks.\n"
     "While you reason, watch your own work. Whenever you notice a mistake, a gap, a doubtful step, "
     "or something that deserves more detail, open a <refine> </refine> block right there inside "
     "<think>, say what needs fixing and fix it, then carry on reasoning. Use as many refine blocks "
-    "as you need and stop refining once nothing is left to improve; do not refine for its own sake.\n"
-    "Format: <think> reasoning ... <refine> correction </refine> ... reasoning </think> "
+    "as you need and stop refining once nothing is left to improve"
+)
+_PASR_LAYOUT = (
+    "\nFormat: <think> reasoning ... <refine> correction </refine> ... reasoning </think> "
     "<answer> final answer </answer>"
 )
+
+
+class PromptStyle(StrEnum):
+    """Which PASR system prompt a data set is built with."""
+
+    PASR = "pasr"  # ours: also tells the model not to refine for its own sake
+    PAPER = "paper"  # the paper's instructions in our words, without that extra sentence
+
+
+PASR_SYSTEM_PROMPTS: dict[PromptStyle, str] = {
+    PromptStyle.PASR: _PASR_FORMAT + "; do not refine for its own sake." + _PASR_LAYOUT,
+    PromptStyle.PAPER: _PASR_FORMAT + "." + _PASR_LAYOUT,
+}
+PASR_SYSTEM_PROMPT = PASR_SYSTEM_PROMPTS[PromptStyle.PASR]
 
 STANDARD_SYSTEM_PROMPT = "You are a helpful assistant. Answer the user's request."
 
 
-def pasr_messages(question: str) -> list[dict[str, str]]:
+def pasr_messages(question: str, style: PromptStyle = PromptStyle.PASR) -> list[dict[str, str]]:
     """Chat messages for a PASR (policy) rollout."""
-    return [{"role": "system", "content": PASR_SYSTEM_PROMPT}, {"role": "user", "content": question}]
+    return [
+        {"role": "system", "content": PASR_SYSTEM_PROMPTS[PromptStyle(style)]},
+        {"role": "user", "content": question},
+    ]
 
 
 def standard_messages(question: str) -> list[dict[str, str]]:
     """Chat messages for a standard (baseline) response: same question, no refine instructions."""
     return [{"role": "system", "content": STANDARD_SYSTEM_PROMPT}, {"role": "user", "content": question}]
+
+
+# --- the paper's evaluation protocol --------------------------------------------------------------
+
+# Task prefixes for the paper's evaluation protocol: put in front of the question, no chat template and
+# no system prompt, as the authors prompted every model (in our words). GPQA's questions carry their
+# own instruction, so it gets none.
+_STEP_BY_STEP = "Reason step by step, then give your final answer.\n"
+PAPER_EVAL_PREFIXES: dict[str, str] = {
+    "mmlu": "Below is a multiple-choice question from a test of knowledge across 57 subjects, from elementary "
+    "mathematics to history, computer science and law. " + _STEP_BY_STEP,
+    "drop": "Below are a passage and a question about it that needs discrete reasoning over the passage "
+    "(counting, sorting, arithmetic). " + _STEP_BY_STEP,
+    "xsum": "Below is a passage. Summarise it.\n",
+    "gsm8k": "Below is a problem. " + _STEP_BY_STEP,
+    "math": "Below is a problem. " + _STEP_BY_STEP,
+    "aime24": "Below is a problem. " + _STEP_BY_STEP,
+    "arc_challenge": "Below is a multiple-choice question from a science exam. " + _STEP_BY_STEP,
+    "gpqa": "",
+    "winogrande": "Below is a sentence with a blank and two options to fill it. Reason step by step about what "
+    "the sentence means, then choose the right option.\n",
+    "commonsenseqa": "Below is a multiple-choice question about commonsense. " + _STEP_BY_STEP,
+}
+
+# Which judge instruction the authors' evaluation used per task: multiple choice for MMLU and ARC, the
+# summary rubric for XSum, the general instruction for every other task (GPQA, Winogrande and
+# CommonsenseQA included, although they are multiple choice).
+PAPER_JUDGE_TYPES: dict[str, TaskType] = {
+    "mmlu": TaskType.MULTIPLE_CHOICE,
+    "arc_challenge": TaskType.MULTIPLE_CHOICE,
+    "xsum": TaskType.SUMMARY,
+}
+
+
+def paper_eval_prompt(task: str, question: str) -> str:
+    """The raw prompt of the paper's evaluation protocol for a question of ``task`` (a canonical name)."""
+    if task not in PAPER_EVAL_PREFIXES:
+        known = ", ".join(PAPER_EVAL_PREFIXES)
+        raise UnknownDataSource(f"no paper evaluation prompt for task {task!r}; known: {known}")
+    return PAPER_EVAL_PREFIXES[task] + question
+
+
+def paper_judge_type(task: str) -> TaskType:
+    """The judge instruction the paper's evaluation used for ``task``."""
+    return PAPER_JUDGE_TYPES.get(task, TaskType.GENERAL)
 
 
 # --- judge instructions ----------------------------------------------------------------------------
@@ -144,8 +215,18 @@ JUDGE_INSTRUCTIONS: dict[TaskType, str] = {
 }
 
 
-def judge_system_prompt(task_type: TaskType) -> str:
+# The graded scale for open questions: partial credit instead of a verdict (the paper's training judge).
+GRADED_GENERAL_INSTRUCTION = (
+    "You grade an answer to a question against a reference answer. Output a number from 0 to 1: how "
+    "correct and complete the candidate's final answer is compared with the reference (1: agrees with it "
+    "in substance; 0: wrong, missing or unrelated; in between: partly right). Use up to two decimals."
+)
+
+
+def judge_system_prompt(task_type: TaskType, scale: JudgeScale = JudgeScale.BINARY) -> str:
     """The judge's system instruction for a task type: fixed, so every request of a task type starts with
     the same tokens and a judge server's prefix cache can reuse them (the answer's markers are announced
     in the user message, right before the answer)."""
-    return JUDGE_INSTRUCTIONS[task_type] + "\n" + _JUDGE_RULES
+    graded = task_type is TaskType.GENERAL and JudgeScale(scale) is JudgeScale.GRADED
+    instruction = GRADED_GENERAL_INSTRUCTION if graded else JUDGE_INSTRUCTIONS[task_type]
+    return instruction + "\n" + _JUDGE_RULES

@@ -1,5 +1,7 @@
 """A loopback fake of an OpenAI-compatible chat-completions server, for tests and benchmarks.
 
+Requests to ``/completions`` (a raw prompt, no chat template) get a text-completion body instead.
+
 It is a bare asyncio HTTP/1.1 server (keep-alive, ``Content-Length`` bodies, no pipelining needs) rather
 than ``aiohttp.web`` because the throughput benchmark shares two cores between this server and the
 client under test: every microsecond the server spends per request is taken from the client's core
@@ -72,6 +74,18 @@ class FakeRequest:
         except (ValueError, AttributeError):
             return []
 
+    @property
+    def is_text_completion(self) -> bool:
+        """A ``/completions`` request: a raw prompt, answered with ``choices[0].text``."""
+        return self.path.endswith("/completions") and not self.path.endswith("/chat/completions")
+
+    def prompt(self) -> str:
+        """The raw prompt of a ``/completions`` request (empty if the body is not one)."""
+        try:
+            return str(self.json().get("prompt", ""))
+        except (ValueError, AttributeError):
+            return ""
+
     def user_text(self) -> str:
         """Concatenated content of the user messages (where the judged material lives)."""
         return "\n".join(m.get("content", "") for m in self.messages() if m.get("role") == "user")
@@ -98,15 +112,21 @@ class FakeReply:
 Responder = Callable[[FakeRequest], "FakeReply | Awaitable[FakeReply]"]
 
 
-def completion_body(content: str | None, model: str = "fake-judge") -> bytes:
-    """An OpenAI chat-completions response body with ``content`` as the assistant message."""
+def completion_body(content: str | None, model: str = "fake-judge", text: bool = False) -> bytes:
+    """An OpenAI chat-completions response body with ``content`` as the assistant message (``text``: a
+    text-completions body with ``content`` as ``choices[0].text``)."""
+    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+    if text:
+        choice["text"] = content
+    else:
+        choice["message"] = {"role": "assistant", "content": content}
     return json.dumps(
         {
-            "id": "chatcmpl-fake",
-            "object": "chat.completion",
+            "id": "cmpl-fake" if text else "chatcmpl-fake",
+            "object": "text_completion" if text else "chat.completion",
             "created": 0,
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "choices": [choice],
             "usage": {"prompt_tokens": 0, "completion_tokens": 1, "total_tokens": 1},
         },
         separators=(",", ":"),
@@ -121,11 +141,11 @@ def _encode_response(status: int, body: bytes, headers: dict[str, str] | None = 
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
-def _render(reply: FakeReply) -> bytes:
+def _render(reply: FakeReply, text: bool = False) -> bytes:
     if reply.body is not None:
         body = reply.body
     elif reply.status == 200:
-        body = completion_body(reply.content)
+        body = completion_body(reply.content, text=text)
     else:
         err = {"error": {"message": f"fake error {reply.status}", "type": "fake", "code": reply.status}}
         body = json.dumps(err).encode()
@@ -304,7 +324,7 @@ class FakeJudgeServer:
                 raise TypeError(f"responder returned {type(reply).__name__}, expected FakeReply")
             if reply.delay_s > 0:
                 await asyncio.sleep(reply.delay_s)
-            payload = None if reply.drop else _render(reply)
+            payload = None if reply.drop else _render(reply, request.is_text_completion)
         except asyncio.CancelledError:
             return  # connection lost while waiting; already uncounted
         except Exception as exc:  # a broken responder should be visible to the test, as a 500

@@ -50,7 +50,7 @@ from typing import Any
 
 import aiohttp
 
-from recipe.pasr.tasks import TaskType, judge_system_prompt
+from recipe.pasr.tasks import JudgeScale, TaskType, judge_system_prompt
 
 try:  # optional: faster than json on the ~6 KB request bodies; not a dependency
     import orjson as _orjson
@@ -125,12 +125,19 @@ class JudgeConfig:
     backoff_s: float = 0.5
     temperature: float = 0.0
     max_tokens: int = 16
+    # Open questions: ``binary`` 0/1 verdicts or ``graded`` 0..1 partial credit (multiple choice stays 0/1).
+    scale: JudgeScale = JudgeScale.BINARY
     max_answer_chars: int = 4000
     extra_body: dict[str, Any] = field(default_factory=dict)
     # Judge identical requests once (e.g. the same short answer from several responses to one prompt).
     deduplicate: bool = True
 
     def __post_init__(self) -> None:
+        try:
+            self.scale = JudgeScale(self.scale)
+        except ValueError:
+            allowed = ", ".join(scale.value for scale in JudgeScale)
+            raise ValueError(f"JudgeConfig.scale must be one of {allowed}, got {self.scale!r}") from None
         if not isinstance(self.url, str) or not self.url.strip():
             raise ValueError("JudgeConfig.url must be a non-empty base URL such as http://127.0.0.1:8000/v1")
         self.url = self.url.strip().rstrip("/")
@@ -280,11 +287,12 @@ def build_judge_messages(
     answer: str,
     max_answer_chars: int,
     nonce: str | None = None,
+    scale: JudgeScale = JudgeScale.BINARY,
 ) -> list[dict[str, str]]:
     """System + user messages for one judge request, laid out for a judge server's prefix cache.
 
     Everything that the responses to one prompt share comes first and is identical across them: the
-    fixed system prompt of the task type (:func:`recipe.pasr.tasks.judge_system_prompt`), then the
+    fixed system prompt of the task type and ``scale`` (:func:`recipe.pasr.tasks.judge_system_prompt`), then the
     question and the reference between fixed markers. Last comes the candidate ``answer`` (normally the
     policy's final answer only: less text, less surface for injection) between markers carrying
     ``nonce`` (fresh from :func:`secrets.token_hex` when not given), announced right before them. So a
@@ -306,7 +314,7 @@ def build_judge_messages(
         f"{fence_open}\n{answer}\n{fence_close}"
     )
     return [
-        {"role": "system", "content": judge_system_prompt(task_type)},
+        {"role": "system", "content": judge_system_prompt(task_type, scale)},
         {"role": "user", "content": user},
     ]
 
@@ -494,7 +502,7 @@ class JudgeClient:
                         # every body in memory at once.
                         body = dict(self._base_body)
                         body["messages"] = build_judge_messages(
-                            task_type, question, reference, answer, cfg.max_answer_chars
+                            task_type, question, reference, answer, cfg.max_answer_chars, scale=cfg.scale
                         )
                         data = _dumps(body)
                     reply = await self._attempt(session, data)
@@ -611,6 +619,15 @@ def add_judge_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGrou
     parser.add_argument("--judge-concurrency", type=int, metavar="N", default=64, help="judge requests in flight")
     parser.add_argument("--judge-timeout", type=float, metavar="S", default=60.0, help="seconds per judge attempt")
     parser.add_argument("--judge-max-retries", type=int, metavar="N", default=3)
+    parser.add_argument(
+        "--judge-scale",
+        choices=[scale.value for scale in JudgeScale],
+        default=JudgeScale.BINARY.value,
+        help="open questions: binary 0/1 verdicts or graded 0..1 (multiple choice stays 0/1)",
+    )
+    parser.add_argument(
+        "--judge-temperature", type=float, metavar="T", help="judge sampling temperature (default 0: deterministic)"
+    )
 
 
 def judge_from_args(args: argparse.Namespace) -> JudgeClient | None:
@@ -627,5 +644,7 @@ def judge_from_args(args: argparse.Namespace) -> JudgeClient | None:
             max_concurrency=args.judge_concurrency,
             timeout_s=args.judge_timeout,
             max_retries=args.judge_max_retries,
+            scale=JudgeScale(args.judge_scale),
+            **({"temperature": args.judge_temperature} if args.judge_temperature is not None else {}),
         )
     )
