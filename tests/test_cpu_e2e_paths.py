@@ -98,8 +98,6 @@ def test_judge_served_by_verl(workdir):
         [
             "trainer.total_training_steps=2",
             "ray_kwargs.ray_init.num_gpus=2",  # one logical GPU for the policy, one for the judge's pool
-            "reward.custom_reward_function.path=pkg://recipe.pasr.verl.reward_manager",
-            "reward.custom_reward_function.name=route_to_reward_manager",
             "reward.reward_model.enable=true",
             "reward.reward_model.enable_resource_pool=true",
             "reward.reward_model.n_gpus_per_node=1",

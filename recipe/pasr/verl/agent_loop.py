@@ -24,7 +24,7 @@ from verl.experimental.agent_loop import AgentLoopOutput
 from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ, AgentLoopWorkerTQ
 
 from recipe.pasr.reward import BaselineMode, RewardConfig, SampleScore, result_record, sample_from_record, score_group
-from recipe.pasr.verl.config import check_verl_settings, load_pasr_config
+from recipe.pasr.verl.config import check_job_config
 from recipe.pasr.verl.reward_manager import ROLE_KEY
 
 logger = logging.getLogger(__name__)
@@ -83,8 +83,7 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        check_verl_settings(self.config)  # among others: no colocated reward model, which turns streaming off
-        self.pasr = load_pasr_config(self.config)
+        self.pasr = check_job_config(self.config)  # among others: no colocated reward model (turns streaming off)
         self.groups: dict[str, PromptGroup] = {}
         self.errors: list[str] = []
 

@@ -25,18 +25,18 @@ from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 from recipe.pasr.reward import JudgeFailureMonitor, Role, sample_record, score_group
 from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig
 from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest
-from recipe.pasr.verl.config import JudgeBackend, PasrConfig, check_verl_settings, load_pasr_config
+from recipe.pasr.verl.config import JudgeBackend, PasrConfig, check_job_config
 
 ROLE_KEY = "pasr_role"  # set in extra_info by the group hook for standard-prompt baseline samples
 
 
 def route_to_reward_manager(**_: Any) -> None:
-    """Placeholder for ``reward.custom_reward_function`` when verl serves the judge.
+    """Placeholder for ``reward.custom_reward_function``, set by ``+recipe=pasr`` for every judge backend.
 
     verl 0.9.1's ``RewardLoopWorker`` sends samples to the reward manager only when a custom reward
     function is configured; with a reward model enabled and none configured it assumes a
-    discriminative model and bypasses the manager. PASR's configs name this function so the samples
-    reach :class:`PasrRewardManager`, which never calls it.
+    discriminative model and bypasses the manager. Naming this function routes the samples to
+    :class:`PasrRewardManager`, which never calls it (``recipe.pasr.verl.config`` refuses configs without it).
     """
     raise RuntimeError("route_to_reward_manager is a routing marker; PasrRewardManager scores PASR samples")
 
@@ -53,14 +53,10 @@ class PasrRewardManager(RewardManagerBase):
         reward_model_tokenizer: Any = None,
     ) -> None:
         super().__init__(config, tokenizer, compute_score)
-        check_verl_settings(config)
-        self.pasr: PasrConfig = load_pasr_config(config)
+        self.pasr: PasrConfig = check_job_config(config)
         self.reward_router_address = reward_router_address
         if self.pasr.judge_backend is JudgeBackend.VERL and reward_router_address is None:
-            raise ValueError(
-                "pasr.judge_backend=verl needs verl to serve the judge: set reward.reward_model.enable=true, "
-                "reward.reward_model.enable_resource_pool=true and reward.reward_model.model_path"
-            )
+            raise ValueError("pasr.judge_backend=verl, but verl started no judge server (no reward_router_address)")
         self.monitor = JudgeFailureMonitor(
             self.pasr.reward.judge_failure_max_rate, self.pasr.reward.judge_failure_min_count
         )

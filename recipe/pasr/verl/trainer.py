@@ -32,8 +32,7 @@ from verl.trainer.ppo.v1 import (
 from verl.trainer.ppo.v1.trainer_base import TRAINER_REGISTRY
 
 from recipe.pasr.metrics import summarize
-
-MODE_PREFIX = "pasr_"
+from recipe.pasr.verl.config import TRAINER_MODE_PREFIX, TRAINER_MODES
 
 
 class PasrMetricsMixin:
@@ -41,9 +40,9 @@ class PasrMetricsMixin:
 
     def __init__(self, config: Any) -> None:
         mode = config.trainer.v1.trainer_mode
-        if mode.startswith(MODE_PREFIX):
+        if mode.startswith(TRAINER_MODE_PREFIX):
             with open_dict(config):
-                config.trainer.v1.trainer_mode = mode.removeprefix(MODE_PREFIX)
+                config.trainer.v1.trainer_mode = mode.removeprefix(TRAINER_MODE_PREFIX)
         super().__init__(config)  # type: ignore[call-arg]
 
     def _log_rollout_data(self, batch: Any, timing_raw: dict, rollout_data_dir: str) -> None:
@@ -93,11 +92,9 @@ def _pasr_trainer(base: type[PPOTrainer]) -> type[PPOTrainer]:
 
 
 PASR_TRAINERS: dict[str, type[PPOTrainer]] = {
-    f"{MODE_PREFIX}{mode}": _pasr_trainer(base)
-    for mode, base in (
-        ("sync", PPOTrainerSync),
-        ("colocate_async", PPOTrainerColocateAsync),
-        ("separate_async", PPOTrainerSeparateAsync),
+    f"{TRAINER_MODE_PREFIX}{mode}": _pasr_trainer(base)
+    for mode, base in zip(
+        TRAINER_MODES, (PPOTrainerSync, PPOTrainerColocateAsync, PPOTrainerSeparateAsync), strict=True
     )
 }
 
