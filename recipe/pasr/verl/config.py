@@ -29,6 +29,7 @@ REGISTER_TRAINERS_HOOK = "recipe.pasr.verl.trainer.register_trainers"
 SINGLE_TURN_AGENT_LOOP = "single_turn_agent"
 # Stands in for the URL and model of a judge the backend fills in later, so the rest of pasr.judge is checked.
 _JUDGE_PLACEHOLDER = {"url": "http://judge.placeholder/v1", "model": "placeholder"}
+_JUDGE_DEFAULTS = {f.name: f.default for f in fields(JudgeConfig)}
 
 
 class PasrConfigError(ValueError):
@@ -150,6 +151,14 @@ def check_verl_settings(config: DictConfig, pasr: PasrConfig) -> None:
         )
     _check_reward_routing(config, pasr)
     _check_agent_loop(config)
+    if pasr.judge_backend is not JudgeBackend.NONE:
+        total = pasr.judge.get("max_concurrency") or _JUDGE_DEFAULTS["max_concurrency"]
+        workers = config.reward.num_workers
+        if total < workers:
+            raise PasrConfigError(
+                f"pasr.judge.max_concurrency={total} is the job's total of judge requests in flight, split over "
+                f"reward.num_workers={workers} reward-loop workers: it must be >= reward.num_workers"
+            )
 
 
 def check_launch_settings(config: DictConfig) -> None:
