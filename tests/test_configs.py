@@ -34,7 +34,7 @@ from recipe.pasr.verl.config import (
     load_pasr_config,
 )
 from recipe.pasr.verl.hydra_check import PasrConfigCheck
-from recipe.pasr.verl.reward_manager import PasrRewardManager
+from recipe.pasr.verl.reward_manager import PasrRewardManager, judge_concurrency_share
 
 RECIPES = ["pasr", "pasr_qwen2_5_1_5b", "pasr_qwen2_5_7b", "pasr_qwen3_8b", "pasr_qwen2_5_14b", "pasr_qwen2_5_32b"]
 CPU_RECIPE = "pasr_cpu"  # the CPU smoke run (recipe/pasr/run_cpu_smoke.sh); trains end to end in test_cpu_e2e
@@ -389,3 +389,14 @@ def test_reward_manager_names_a_record_with_a_missing_field(model_dir: Path):
     )
     with pytest.raises(ValueError, match=r"uid=a1b2 extra_info.index=17: missing field 'reward_model'"):
         manager.loop.run_until_complete(manager.run_single(data))
+
+
+def test_judge_concurrency_is_split_exactly_over_reward_workers():
+    assert [judge_concurrency_share(64, 8, i) for i in range(8)] == [8] * 8
+    shares = [judge_concurrency_share(10, 4, i) for i in range(4)]
+    assert shares == [3, 3, 2, 2] and sum(shares) == 10
+    with pytest.raises(ValueError, match="cannot split 3 judge requests over 4 workers"):
+        judge_concurrency_share(3, 4, 0)
+    config = compose_recipe("pasr_qwen2_5_7b", "pasr.judge.max_concurrency=4")  # 8 reward workers
+    with pytest.raises(ValueError, match=r"pasr.judge.max_concurrency=4 is the job's total .* reward.num_workers=8"):
+        check_job_config(config)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -369,7 +370,6 @@ def test_pasr_trainer_is_verl_sync_plus_metrics_and_stops_on_reward_errors(env, 
 
 def test_groups_are_released_one_by_one_not_per_batch(env):
     """A slow prompt does not hold back a finished group: its ``finished`` tag and final rows come first."""
-    import time
 
     script = {("12", "pasr"): [REFINE_RIGHT, PLAIN_WRONG], ("72", "pasr"): [PLAIN_RIGHT, PLAIN_WRONG]}
     config = compose_config(env.model_dir, "actor_rollout_ref.rollout.n=2")
@@ -514,7 +514,6 @@ def test_async_mode_stops_on_reward_errors_while_sampling(env, monkeypatch):
     """Every group fails (a field missing from every record): verl's async replay buffer evicts and refills
     forever; the PASR trainer stops it, with the first errors' text, within a bound."""
     import threading
-    import time
 
     from verl.trainer.ppo.v1.replay_buffer import ReplayBufferAsync
 
@@ -547,4 +546,30 @@ def test_sync_mode_never_trains_on_a_batch_with_failed_groups(env, monkeypatch):
     monkeypatch.setattr(type(trainer), "_balance_batch", lambda *args, **kwargs: pytest.fail("trained on it"))
     with pytest.raises(PasrRewardError, match="no_such_source"):
         trainer.step({}, {})
+    clear_partition("train")
+
+
+def test_greedy_validation_generates_one_paired_baseline(env):
+    """verl validates greedily by default: k standard responses would be identical, so one is generated."""
+    config = compose_config(env.model_dir, "pasr.reward.baseline=paired", "pasr.paired_samples=3")
+    script = {("12", "pasr"): [REFINE_RIGHT, PLAIN_RIGHT], ("12", "standard"): ["12", "18", "18"]}
+    manager = env.manager(config, script)
+    groups = env.run(manager, env.batch(config, [record("what is 12", "#### 12")], validate=True), "val")
+    (group,) = groups.values()
+    assert {row["baseline"] for row in group} == {1.0}  # the first standard response only (three: 1/3)
+    assert manager.take_errors() == []
+
+
+def test_a_record_choosing_another_agent_loop_is_refused(env):
+    """A tool agent loop's output would be decoded as part of the answer: the record's group fails, named."""
+    manager = env.manager(env.base_config, {("12", "pasr"): [PLAIN_RIGHT]})
+    batch = env.batch(env.base_config, [record("what is 12", "#### 12") | {"agent_name": "tool_agent"}])
+    (uid,) = env.submit(manager, batch, "train")
+    deadline = time.monotonic() + 60
+    while tq.kv_list()["train"][uid]["status"] not in ("finished", "failure") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tq.kv_list()["train"][uid]["status"] == "failure"
+    assert not [key for key in tq.kv_list()["train"] if key.startswith(f"{uid}_")]  # no session was written
+    errors = manager.take_errors()
+    assert errors and all("agent_name='tool_agent' is not supported by PASR" in error for error in errors)
     clear_partition("train")
