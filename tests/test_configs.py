@@ -400,3 +400,18 @@ def test_judge_concurrency_is_split_exactly_over_reward_workers():
     config = compose_recipe("pasr_qwen2_5_7b", "pasr.judge.max_concurrency=4")  # 8 reward workers
     with pytest.raises(ValueError, match=r"pasr.judge.max_concurrency=4 is the job's total .* reward.num_workers=8"):
         check_job_config(config)
+
+
+def test_separate_async_requirements_are_named_before_ray():
+    config = compose_recipe("pasr_qwen2_5_7b", "trainer.v1.trainer_mode=pasr_separate_async")
+    with pytest.raises(ValueError, match=r"parameter_sync_step \(4\) x .*ppo_mini_batch_size \(32\).*naive") as error:
+        check_launch_settings(config)
+    assert "actor_rollout_ref.rollout.nnodes and n_gpus_per_node must be > 0" in str(error.value)
+    fixed = compose_recipe(
+        "pasr_qwen2_5_7b",
+        "trainer.v1.trainer_mode=pasr_separate_async",
+        "trainer.v1.separate_async.parameter_sync_step=2",
+        "actor_rollout_ref.rollout.nnodes=1",
+        "actor_rollout_ref.rollout.checkpoint_engine.backend=nccl",
+    )
+    check_launch_settings(fixed)

@@ -170,6 +170,8 @@ def check_launch_settings(config: DictConfig) -> None:
             f"trainer.v1.trainer_mode={mode!r} is not allowed with PASR; allowed values: {', '.join(allowed_modes)} "
             "(verl's mode of the same name plus pasr/* metrics and stopping on reward-path errors)"
         )
+    if mode == TRAINER_MODE_PREFIX + "separate_async":
+        _check_separate_async(config)
     runtime_env = config.get("ray_kwargs", {}).get("ray_init", {}).get("runtime_env", {})
     setup_hook = runtime_env.get("worker_process_setup_hook")
     if setup_hook != REGISTER_TRAINERS_HOOK:
@@ -177,6 +179,28 @@ def check_launch_settings(config: DictConfig) -> None:
             f"ray_kwargs.ray_init.runtime_env.worker_process_setup_hook must be {REGISTER_TRAINERS_HOOK} "
             f"(registers the pasr_* trainer modes in Ray's processes), got {setup_hook!r}"
         )
+
+
+def _check_separate_async(config: DictConfig) -> None:
+    """What verl's separate-async trainer asserts, said before Ray starts, with the keys to change."""
+    rollout, actor = config.actor_rollout_ref.rollout, config.actor_rollout_ref.actor
+    sync_step = config.trainer.v1.separate_async.parameter_sync_step
+    problems = []
+    if config.data.train_batch_size != sync_step * actor.ppo_mini_batch_size:
+        problems.append(
+            f"data.train_batch_size ({config.data.train_batch_size}) must equal "
+            f"trainer.v1.separate_async.parameter_sync_step ({sync_step}) x "
+            f"actor_rollout_ref.actor.ppo_mini_batch_size ({actor.ppo_mini_batch_size})"
+        )
+    if not rollout.nnodes > 0 or not rollout.n_gpus_per_node > 0:
+        problems.append(
+            "actor_rollout_ref.rollout.nnodes and n_gpus_per_node must be > 0 (the standalone rollout's GPUs); "
+            f"got {rollout.nnodes} and {rollout.n_gpus_per_node}"
+        )
+    if rollout.checkpoint_engine.backend == "naive":
+        problems.append("actor_rollout_ref.rollout.checkpoint_engine.backend must not be naive (e.g. nccl)")
+    if problems:
+        raise PasrConfigError("trainer.v1.trainer_mode=pasr_separate_async needs: " + "; ".join(problems))
 
 
 def _check_reward_routing(config: DictConfig, pasr: PasrConfig) -> None:
