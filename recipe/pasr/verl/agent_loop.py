@@ -124,7 +124,7 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
             if group is not None and not baseline:
                 group.drop(kwargs["session_id"])
             if isinstance(error, Exception) and not baseline and not getattr(error, RECORDED, False):
-                self.errors.append(f"uid {kwargs['uid']}: {type(error).__name__}: {error}")  # e.g. generation
+                self.errors.append(f"uid {kwargs['uid']}: {describe(error)}")  # e.g. generation
             raise
 
     async def _agent_loop_postprocess(self, output: Any, validate: bool, **kwargs: Any) -> Any:
@@ -139,7 +139,7 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
             if group.error is not None:
                 raise group.error
         except Exception as error:
-            self.errors.append(f"uid {kwargs['uid']}: {type(error).__name__}: {error}")
+            self.errors.append(f"uid {kwargs['uid']}: {describe(error)}")
             setattr(error, RECORDED, True)
             raise
         return await super()._agent_loop_postprocess(output, validate, **kwargs)
@@ -192,6 +192,13 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
         """Reward records of the training baselines scored since the last call (never in TransferQueue)."""
         records, self.baseline_records = self.baseline_records, []
         return records
+
+
+def describe(error: BaseException) -> str:
+    """An error's type and text; for an error raised in another Ray actor (the reward-loop worker), its cause's."""
+    if isinstance(error, ray.exceptions.RayTaskError) and error.cause is not None:
+        error = error.cause
+    return f"{type(error).__name__}: {error}"
 
 
 def _is_baseline(kwargs: dict) -> bool:
