@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,7 +18,6 @@ from pathlib import Path
 import pytest
 import yaml
 from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
 from tiny_hf import build_tiny_model_dir
 from verl.trainer.ppo.reward import resolve_reward_manager_cls
 from verl.trainer.ppo.utils import need_critic, need_reference_policy
@@ -25,13 +25,27 @@ from verl.utils.config import omega_conf_to_dataclass, validate_config
 
 from recipe.pasr.reward import RewardConfig
 from recipe.pasr.scoring.judge import JudgeConfig
-from recipe.pasr.verl.config import AGENT_LOOP_MANAGER, JudgeBackend, PasrConfig, check_verl_settings, load_pasr_config
-from recipe.pasr.verl.reward_manager import PasrRewardManager
+from recipe.pasr.verl.config import (
+    AGENT_LOOP_MANAGER,
+    JudgeBackend,
+    PasrConfig,
+    check_job_config,
+    check_launch_settings,
+    load_pasr_config,
+)
+from recipe.pasr.verl.hydra_check import PasrConfigCheck
+from recipe.pasr.verl.reward_manager import PasrRewardManager, judge_concurrency_share
 
 RECIPES = ["pasr", "pasr_qwen2_5_1_5b", "pasr_qwen2_5_7b", "pasr_qwen3_8b", "pasr_qwen2_5_14b", "pasr_qwen2_5_32b"]
 CPU_RECIPE = "pasr_cpu"  # the CPU smoke run (recipe/pasr/run_cpu_smoke.sh); trains end to end in test_cpu_e2e
 PAPER_RECIPE = "pasr_paper"  # the authors' method as closely as verl allows, on top of pasr
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf" / "recipe"
+VERL_JUDGE = [  # a judge served by verl, as the README describes it
+    "pasr.judge_backend=verl",
+    "reward.reward_model.enable=true",
+    "reward.reward_model.enable_resource_pool=true",
+    "reward.reward_model.model_path=/models/judge",
+]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +86,8 @@ def test_cpu_recipe_is_pasr_at_cpu_sizes(model_dir: Path, tmp_path: Path, monkey
     assert rollout.agent.agent_loop_manager_class == AGENT_LOOP_MANAGER
     assert config.trainer.v1.trainer_mode == "pasr_sync"
     assert resolve_reward_manager_cls(config) is PasrRewardManager
-    check_verl_settings(config)
+    check_job_config(config)
+    check_launch_settings(config)
 
 
 @pytest.mark.parametrize("name", RECIPES)
@@ -100,8 +115,8 @@ def test_recipe_composes_validates_and_converts(name: str, model_dir: Path):
         "recipe.pasr.verl.trainer.register_trainers"
     )
     assert resolve_reward_manager_cls(config) is PasrRewardManager
-    check_verl_settings(config)
-    pasr = load_pasr_config(config)
+    pasr = check_job_config(config)
+    check_launch_settings(config)
     if pasr.judge_backend is JudgeBackend.EXTERNAL:
         assert (pasr.judge["url"], pasr.judge["model"]) == ("http://judge.example:8000/v1", "judge-model")
     if name != "pasr":
@@ -183,10 +198,13 @@ def test_model_specific_settings():
     assert large.trainer.nnodes == 4
     assert large.reward.reward_model.enable and large.reward.reward_model.enable_resource_pool
     assert large.pasr.judge_backend == "verl"
-    # verl's RewardLoopWorker only routes to the reward manager when a custom function is set.
-    assert large.reward.custom_reward_function.name == "route_to_reward_manager"
     small = compose_recipe("pasr_qwen2_5_1_5b")
     assert small.pasr.judge_backend == "verl" and small.reward.reward_model.enable_resource_pool
+    # verl's RewardLoopWorker only routes to the reward manager when a custom function is named: every
+    # recipe names the routing marker, whatever its judge backend, so switching to a served judge cannot miss it.
+    for name in RECIPES:
+        function = compose_recipe(name).reward.custom_reward_function
+        assert (function.path, function.name) == ("pkg://recipe.pasr.verl.reward_manager", "route_to_reward_manager")
 
 
 def test_command_line_overrides_win():
@@ -211,31 +229,127 @@ def test_pasr_section_mirrors_the_dataclasses():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("pasr.reward.baselin=paired", "unknown key"),
+        ("+pasr.reward.baselin=paired", "unknown key(s) pasr.reward.baselin; known keys of pasr.reward: acc_weight"),
+        ("+pasr.judge.retries=2", "unknown key(s) pasr.judge.retries; known keys of pasr.judge: api_key_env"),
+        ("+pasr.judge_url=x", "unknown key(s) pasr.judge_url; known keys of pasr: judge,"),
         ("pasr.judge_backend=external", "needs pasr.judge.url"),
         ("pasr.scorer=judge", "needs a judge"),
-        ("pasr.reward.baseline=best", "best"),
+        ("pasr.reward.baseline=best", "pasr.reward.baseline='best' is not allowed; allowed values: in_group, paired,"),
+        ("pasr.judge_backend=vllm", "pasr.judge_backend='vllm' is not allowed; allowed values: none, external, verl"),
+        ("pasr.reward.judge_failure_policy=skip", "allowed values: raise, neutralize_group, zero"),
+        ("pasr.paired_samples=eight", "pasr.paired_samples='eight' must be of type int"),
+        ("pasr.reward.refine_win=true", "pasr.reward.refine_win=True must be of type float"),
+        ("pasr.reward.min_baseline_samples=0", "pasr.reward: min_baseline_samples must be >= 1"),
+        ("pasr.judge.max_concurrency=0", "pasr.judge: JudgeConfig.max_concurrency must be an integer >= 1"),
     ],
 )
 def test_bad_pasr_settings_fail_loudly(override: str, message: str):
-    key, value = override.split("=")
-    config = compose_recipe("pasr")
-    OmegaConf.set_struct(config, False)
-    OmegaConf.update(config, key, value)
-    with pytest.raises(ValueError, match=message):
-        load_pasr_config(config)
+    config = compose_recipe("pasr", override)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_job_config(config)
 
 
-def test_group_hook_is_required():
-    config = compose_recipe("pasr", "actor_rollout_ref.rollout.agent.agent_loop_manager_class=null")
-    with pytest.raises(ValueError, match="agent_loop_manager_class"):
-        check_verl_settings(config)
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["actor_rollout_ref.rollout.agent.agent_loop_manager_class=null"], "agent_loop_manager_class"),
+        (["reward.reward_manager.name=NaiveRewardManager"], "name=PasrRewardManager"),
+        # The verl-judge routing mistake: a served judge without the routing marker never reaches PASR.
+        ([*VERL_JUDGE, "reward.custom_reward_function.path=null"], "POSTs /classify"),
+        (["reward.custom_reward_function.name=my_score"], "would never be called"),
+        (["pasr.judge_backend=verl"], "needs verl to serve the judge"),
+        ([*VERL_JUDGE, "reward.reward_model.enable_resource_pool=false"], "colocated reward model"),
+        (["actor_rollout_ref.rollout.agent.default_agent_loop=tool_agent"], "allowed values: single_turn_agent"),
+        (["actor_rollout_ref.rollout.multi_turn.enable=true"], "multi_turn.enable=true is not supported"),
+    ],
+)
+def test_verl_settings_pasr_depends_on_are_checked(overrides: list[str], message: str):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_job_config(compose_recipe("pasr", *overrides))
 
 
-def run_outside_repo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("trainer.v1.trainer_mode=sync", "trainer.v1.trainer_mode='sync' is not allowed with PASR; allowed values:"),
+        ("ray_kwargs.ray_init.runtime_env.worker_process_setup_hook=null", "worker_process_setup_hook must be"),
+    ],
+)
+def test_launch_settings_are_checked(override: str, message: str):
+    config = compose_recipe("pasr", override)
+    check_job_config(config)  # the workers' part is fine: only the driver sees the mode as written
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_launch_settings(config)
+
+
+def test_the_recipe_registers_the_driver_check_as_a_hydra_callback():
+    with initialize_config_module("verl.trainer.config", version_base=None):
+        config = compose("ppo_trainer", overrides=["+recipe=pasr"], return_hydra_config=True)
+    (callback,) = config.hydra.callbacks.values()
+    assert callback._target_ == f"{PasrConfigCheck.__module__}.{PasrConfigCheck.__name__}"
+    PasrConfigCheck().on_job_start(config=config)  # the recipe as shipped passes
+    bad = compose_recipe("pasr", "pasr.reward.baseline=pairwise")
+    with pytest.raises(SystemExit, match=re.escape("PASR configuration error: pasr.reward.baseline='pairwise'")):
+        PasrConfigCheck().on_job_start(config=bad)
+
+
+def test_config_mistakes_end_verls_entry_point_before_ray_starts(tmp_path: Path):
+    """``python -m verl.trainer.main_ppo +recipe=... <mistake>`` exits non-zero before Ray, naming the key.
+
+    One process runs verl's real entry point (main_ppo.main, Hydra and the recipe's callback included)
+    for each mistake, so verl's imports are paid once; RAY_ADDRESS points at a closed port so a check
+    that failed to stop the run could not start a local Ray cluster either.
+    """
+    cases = [
+        ["pasr.reward.baseline=pairwise"],
+        ["+pasr.reward.basline=paired"],
+        [*VERL_JUDGE, "reward.custom_reward_function.path=null"],
+    ]
+    script = textwrap.dedent(
+        f"""
+        import json, sys, time
+        started = time.monotonic()
+        from verl.trainer import main_ppo
+        import_s = time.monotonic() - started
+        for overrides in {cases!r}:
+            sys.argv = ["main_ppo", "+recipe=pasr_qwen2_5_7b", *overrides]
+            started = time.monotonic()
+            try:
+                main_ppo.main()
+                code = 0
+            except SystemExit as exit:
+                code = exit.code
+            print(json.dumps({{"code": code, "import_s": import_s, "check_s": time.monotonic() - started}}), flush=True)
+        """
+    )
+    env = {"RAY_ADDRESS": "127.0.0.1:9"} | {k: v for k, v in os.environ.items() if k == "PYTHONPATH"}
+    result = run_outside_repo(tmp_path, "-c", script, env=env, timeout=90)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ray init" not in result.stdout  # main_ppo prints its ray.init arguments right before starting Ray
+    outcomes = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(outcomes) == 3
+    baseline, unknown, routing = (str(outcome["code"]) for outcome in outcomes)
+    assert baseline.startswith("PASR configuration error:")  # SystemExit with a message: exit status 1
+    assert "pasr.reward.baseline='pairwise' is not allowed; allowed values: in_group, paired, precomputed" in baseline
+    assert "unknown key(s) pasr.reward.basline" in unknown
+    assert "reward.custom_reward_function.path" in routing and "/classify" in routing
+    # One command costs verl's own imports (main_ppo imports Ray and torch before Hydra runs: 13 s on 2 idle
+    # cores, more under load) plus composing and checking, which is what the recipe controls: ~3 s.
+    assert all(outcome["check_s"] < 10 for outcome in outcomes), outcomes
+
+
+def run_outside_repo(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | (env or {})
     return subprocess.run(
-        [sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, *args],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -340,3 +454,29 @@ def test_reward_manager_names_a_record_with_a_missing_field(model_dir: Path):
     )
     with pytest.raises(ValueError, match=r"uid=a1b2 extra_info.index=17: missing field 'reward_model'"):
         manager.loop.run_until_complete(manager.run_single(data))
+
+
+def test_judge_concurrency_is_split_exactly_over_reward_workers():
+    assert [judge_concurrency_share(64, 8, i) for i in range(8)] == [8] * 8
+    shares = [judge_concurrency_share(10, 4, i) for i in range(4)]
+    assert shares == [3, 3, 2, 2] and sum(shares) == 10
+    with pytest.raises(ValueError, match="cannot split 3 judge requests over 4 workers"):
+        judge_concurrency_share(3, 4, 0)
+    config = compose_recipe("pasr_qwen2_5_7b", "pasr.judge.max_concurrency=4")  # 8 reward workers
+    with pytest.raises(ValueError, match=r"pasr.judge.max_concurrency=4 is the job's total .* reward.num_workers=8"):
+        check_job_config(config)
+
+
+def test_separate_async_requirements_are_named_before_ray():
+    config = compose_recipe("pasr_qwen2_5_7b", "trainer.v1.trainer_mode=pasr_separate_async")
+    with pytest.raises(ValueError, match=r"parameter_sync_step \(4\) x .*ppo_mini_batch_size \(32\).*naive") as error:
+        check_launch_settings(config)
+    assert "actor_rollout_ref.rollout.nnodes and n_gpus_per_node must be > 0" in str(error.value)
+    fixed = compose_recipe(
+        "pasr_qwen2_5_7b",
+        "trainer.v1.trainer_mode=pasr_separate_async",
+        "trainer.v1.separate_async.parameter_sync_step=2",
+        "actor_rollout_ref.rollout.nnodes=1",
+        "actor_rollout_ref.rollout.checkpoint_engine.backend=nccl",
+    )
+    check_launch_settings(fixed)

@@ -1,5 +1,6 @@
 """More paths of the whole trainer on CPU, one run each: a judge served by vLLM (external endpoint), a
-judge served by verl itself, the paired baseline with a validation pass, and verl's colocated async mode.
+judge served by verl itself, the paired baseline with a validation pass, verl's colocated async mode,
+and a judge failing every request (training must stop, in sync and async modes, within a bound).
 
 Each takes minutes, so they are not in the default test run (``-m "not e2e_paths"`` in pyproject's
 addopts); run them with ``pytest -m e2e_paths``.
@@ -18,10 +19,13 @@ from recipe.pasr.cpu.prepare import prepare
 from recipe.pasr.cpu.trainer_run import TrainerRun, run_cpu_trainer
 from recipe.pasr.cpu.vllm_server import counters, vllm_server
 from recipe.pasr.metrics import summarize
+from recipe.pasr.scoring.fake_judge_server import FakeReply, serve_in_thread
 
 pytestmark = [pytest.mark.e2e_paths, pytest.mark.ray]
 
 TIMEOUT_S = 1200
+# Start-up (~80 s) plus a first rollout while vLLM warms up (~60 s) on 2 cores, with room for a busy machine.
+STOP_BOUND_S = 420
 PASR_METRICS = set(summarize([]))
 # vLLM constrains the judge's reply to a grade (guided_choice is ignored by vLLM 0.27).
 JUDGE_CHOICES = "+pasr.judge.extra_body.structured_outputs={choice:['0','1']}"
@@ -98,8 +102,6 @@ def test_judge_served_by_verl(workdir):
         [
             "trainer.total_training_steps=2",
             "ray_kwargs.ray_init.num_gpus=2",  # one logical GPU for the policy, one for the judge's pool
-            "reward.custom_reward_function.path=pkg://recipe.pasr.verl.reward_manager",
-            "reward.custom_reward_function.name=route_to_reward_manager",
             "reward.reward_model.enable=true",
             "reward.reward_model.enable_resource_pool=true",
             "reward.reward_model.n_gpus_per_node=1",
@@ -157,3 +159,33 @@ def test_colocate_async_trainer_mode(workdir):
         log_name="colocate_async.log",
     )
     assert_trained(run, 2)
+
+
+@pytest.mark.parametrize("mode", ["pasr_sync", "pasr_colocate_async"])
+def test_a_judge_failing_every_request_stops_training_promptly(workdir, mode):
+    """Every judged response fails and the policy is ``raise``: every group fails. verl's sync mode would
+    end in "no materializable trajectories" and its async modes would evict and refill forever; the
+    PASR trainer ends the run with the judge's error, before any update, within a bound."""
+    with serve_in_thread(lambda request: FakeReply(content="maybe")) as judge:
+        run = run_cpu_trainer(
+            workdir,
+            [
+                f"trainer.v1.trainer_mode={mode}",
+                "pasr.scorer=judge",
+                "pasr.judge_backend=external",
+                f"pasr.judge.url={judge.url}",
+                "pasr.judge.model=fake-judge",
+                "pasr.judge.max_retries=0",
+                "pasr.reward.judge_failure_policy=raise",
+                f"trainer.experiment_name=judge_down_{mode}",
+            ],
+            timeout_s=STOP_BOUND_S,
+            log_name=f"judge_down_{mode}.log",
+        )
+    text = run.log.read_text(errors="replace")
+    print(f"{run.log.name}: exit {run.returncode} after {run.wall_s:.0f} s", file=sys.stderr)
+    assert run.returncode not in (0, -9), f"exit {run.returncode} after {run.wall_s:.0f} s:\n{run.tail()}"
+    assert "PasrRewardError: PASR reward path failed at step 1" in text
+    assert "unparseable judge reply: no number in reply" in text
+    assert not run.steps  # not one update on a batch of failed groups
+    assert run.wall_s < STOP_BOUND_S

@@ -195,14 +195,17 @@ async def test_slow_reply_times_out_after_retries(server, key_env):
         elapsed = time.monotonic() - t0
     assert_clean(verdict)
     assert verdict.failed and verdict.attempts == 3 and "timed out" in verdict.error
+    assert verdict.failure_kind == "timeout" and 0.75 <= verdict.latency_s <= elapsed  # 3 timeouts and backoffs
     assert server.received == 3 and elapsed < 2.5  # 3 x 0.25 s timeouts + tiny backoffs
     assert (client.requests, client.retries, client.failures) == (1, 2, 1)
 
 
 async def test_5xx_retried_until_recovery(server):
     async with make_client(server.url) as client:
+        started = time.time()
         verdict = await judge(client, "flaky")
     assert verdict.score == 1.0 and verdict.attempts == 3 and client.retries == 2 and client.failures == 0
+    assert verdict.failure_kind is None and started <= verdict.started_at <= started + verdict.latency_s
 
 
 async def test_5xx_persistent_fails(server):
@@ -210,6 +213,7 @@ async def test_5xx_persistent_fails(server):
         verdict = await judge(client, "e500")
     assert_clean(verdict)
     assert verdict.failed and verdict.attempts == 3 and "HTTP 500" in verdict.error
+    assert verdict.failure_kind == "http_status"
     assert server.received == 3
 
 
@@ -227,6 +231,7 @@ async def test_connection_refused_fails_after_retries(key_env):
         verdict = await judge(client)
     assert_clean(verdict)
     assert verdict.failed and verdict.attempts == 3 and "cannot connect" in verdict.error
+    assert verdict.failure_kind == "connection"
 
 
 async def test_dropped_connection_is_retried(server):
@@ -236,23 +241,23 @@ async def test_dropped_connection_is_retried(server):
 
 
 @pytest.mark.parametrize(
-    ("mode", "reason"),
+    ("mode", "reason", "kind"),
     [
-        ("garbage", "no number"),
-        ("several", "2 numbers"),
-        ("range", "outside [0, 1]"),
-        ("words", "unexpected text"),
-        ("null", "no content"),
-        ("badjson", "malformed"),
-        ("nochoices", "malformed"),
+        ("garbage", "no number", "unparsable"),
+        ("several", "2 numbers", "unparsable"),
+        ("range", "outside [0, 1]", "out_of_range"),
+        ("words", "unexpected text", "unparsable"),
+        ("null", "no content", "unparsable"),
+        ("badjson", "malformed", "malformed"),
+        ("nochoices", "malformed", "malformed"),
     ],
 )
-async def test_bad_replies_fail_without_retry(server, key_env, mode, reason):
+async def test_bad_replies_fail_without_retry(server, key_env, mode, reason, kind):
     async with make_client(server.url) as client:
         verdict = await judge(client, mode)
     assert_clean(verdict)
     assert verdict.failed and verdict.score is None and verdict.attempts == 1
-    assert reason in verdict.error
+    assert reason in verdict.error and verdict.failure_kind == kind
     assert server.received == 1 and client.failures == 1
     content = {"garbage": "maybe", "several": "0 or 1", "range": "7", "words": "I think 1"}.get(mode)
     assert verdict.raw == content  # the unparseable reply is kept for debugging

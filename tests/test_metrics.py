@@ -6,6 +6,7 @@ import pytest
 
 from recipe.pasr.metrics import PREFIX, RefineStats, summarize
 from recipe.pasr.reward import RewardConfig, Role, SampleScore, result_record, score_group
+from recipe.pasr.scoring.judge import FAILURE_KINDS
 
 KEYS = {
     "refine_rate",
@@ -19,6 +20,12 @@ KEYS = {
     "neutralized_rate",
     "judge_failures",
     "judge/deduplicated",
+    "judge/requests",
+    "judge/retries",
+    "judge/latency_p50_s",
+    "judge/latency_p95_s",
+    "judge/max_in_flight",
+    *(f"judge/failures/{kind}" for kind in FAILURE_KINDS),
 }
 
 
@@ -68,7 +75,7 @@ EXPECTED = {
     "neutralized_rate": 2 / 10,
     "judge_failures": 2.0,
     "judge/deduplicated": 2.0,
-}
+} | {key: 0.0 for key in KEYS if key.startswith("judge/") and key != "judge/deduplicated"}
 
 
 def test_summarize_known_rates() -> None:
@@ -121,3 +128,38 @@ def test_metrics_of_scored_groups() -> None:
     assert metrics[PREFIX + "refine_loss_rate"] == pytest.approx(1 / 3)
     assert metrics[PREFIX + "baseline_missing_rate"] == pytest.approx(1 / 3)
     assert metrics[PREFIX + "bonus_mean"] == pytest.approx((1.0 - 1.0) / 5)
+
+
+def judged(started: float, latency: float, attempts: int = 1, kind: str | None = None, **fields) -> dict:
+    failed = kind is not None
+    return rec(
+        scorer="judge",
+        judge_attempts=attempts,
+        judge_started_at=started,
+        judge_latency_s=latency,
+        judge_failure_kind=kind,
+        judge_failed=failed,
+        acc=None if failed else 1.0,
+        **fields,
+    )
+
+
+def test_judge_request_metrics() -> None:
+    """Requests sent (not shared verdicts), retries, failures by kind, latency percentiles, peak in flight."""
+    records = [
+        judged(100.0, 1.0),  # [100, 101]
+        judged(100.5, 2.0, attempts=3, kind="timeout"),  # [100.5, 102.5]
+        judged(100.8, 0.1, kind="out_of_range"),  # [100.8, 100.9]: 3 in flight at 100.8
+        judged(101.0, 0.5, role="standard", kind="http_status"),  # a baseline's request: [101, 101.5]
+        judged(101.5, 0.4),  # starts as the baseline's ends: not overlapping it
+        judged(100.0, 1.0, judge_deduplicated=True),  # shared verdict: no request of its own
+        rec(scorer="rule"),
+    ]
+    metrics = {key.removeprefix(PREFIX): value for key, value in summarize(records).items()}
+    assert metrics["judge/requests"] == 5.0 and metrics["judge/retries"] == 2.0
+    assert (metrics["judge/failures/timeout"], metrics["judge/failures/out_of_range"]) == (1.0, 1.0)
+    assert metrics["judge/failures/http_status"] == 1.0 and metrics["judge/failures/unparsable"] == 0.0
+    assert metrics["judge_failures"] == 3.0
+    assert metrics["judge/latency_p50_s"] == 0.5  # latencies 0.1 0.4 0.5 1 2: nearest rank
+    assert metrics["judge/latency_p95_s"] == 2.0
+    assert metrics["judge/max_in_flight"] == 3.0

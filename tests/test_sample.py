@@ -22,6 +22,10 @@ class Verdict:
     failed: bool = False
     error: str | None = None
     deduplicated: bool = False
+    attempts: int = 1
+    failure_kind: str | None = None
+    started_at: float | None = 100.0
+    latency_s: float | None = 0.25
 
 
 @dataclass
@@ -253,6 +257,7 @@ async def test_judge_scores_the_answer_only_by_default() -> None:
         }
     ]
     assert (sample.acc, sample.scorer, sample.judge_failed, sample.is_refine) == (0.75, "judge", False, True)
+    assert (sample.judge_attempts, sample.judge_started_at, sample.judge_latency_s) == (1, 100.0, 0.25)
     assert parsed is not None and parsed.format_ok and not sample.judge_deduplicated
 
 

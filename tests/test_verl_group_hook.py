@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -34,10 +35,11 @@ from verl.utils import tensordict_utils as tu  # noqa: E402
 from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn  # noqa: E402
 from verl_fakes import ScriptedLLMClient  # noqa: E402
 
+from recipe.pasr.metrics import summarize  # noqa: E402
 from recipe.pasr.scoring.fake_judge_server import FakeReply, serve_in_thread  # noqa: E402
 from recipe.pasr.tasks import TASKS, pasr_messages, standard_messages  # noqa: E402
 from recipe.pasr.verl.agent_loop import PasrAgentLoopManager  # noqa: E402
-from recipe.pasr.verl.trainer import PASR_TRAINERS, step_metrics  # noqa: E402
+from recipe.pasr.verl.trainer import PASR_TRAINERS, PasrRewardError, reward_records  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -162,8 +164,8 @@ class Env:
     def run(self, manager: PasrAgentLoopManager, batch, partition: str) -> dict[str, list[dict]]:
         """Generate, then read back what training would see, grouped by prompt uid.
 
-        Also computes the trainer's ``pasr/*`` step metrics on the same TransferQueue rows
-        (``self.last_metrics``).
+        Also computes the trainer's ``pasr/*`` step metrics on the same TransferQueue rows and the paired
+        baselines' records, as the trainer does (``self.last_metrics``).
         """
         uids = self.submit(manager, batch, partition)
         meta, _ = self.replay_buffer().sample(global_steps=1, partition_id=partition, batch_size=len(uids))
@@ -180,7 +182,7 @@ class Env:
             row["text"] = self.tokenizer.decode(responses[index], skip_special_tokens=True).strip()
             row["key"] = key
             groups.setdefault(data["uid"][index], []).append(row)
-        self.last_metrics = step_metrics(meta)
+        self.last_metrics = summarize(reward_records(meta)[1] + manager.take_baseline_records())
         tq.kv_clear(keys=meta.keys, partition_id=partition)
         tq.kv_clear(keys=uids, partition_id=partition)
         return groups
@@ -352,19 +354,22 @@ def test_pasr_trainer_is_verl_sync_plus_metrics_and_stops_on_reward_errors(env, 
         def take_errors(self) -> list[str]:
             return self.errors
 
+        def take_baseline_records(self) -> list[dict]:
+            return []
+
     empty_batch = type("Meta", (), {"keys": [], "tags": [], "partition_id": "train"})()
     trainer.agent_loop_manager = Manager([])
     metrics: dict = {}
     trainer._compute_metrics(empty_batch, metrics, {}, 1, 0)
     assert metrics == {}
     trainer.agent_loop_manager = Manager(["uid x: JudgeFailureError: judge failure rate 9/50 exceeds 10%"])
+    trainer.global_steps = 3
     with pytest.raises(RuntimeError, match="judge failure rate"):
         trainer._compute_metrics(empty_batch, {}, {}, 3, 0)
 
 
 def test_groups_are_released_one_by_one_not_per_batch(env):
     """A slow prompt does not hold back a finished group: its ``finished`` tag and final rows come first."""
-    import time
 
     script = {("12", "pasr"): [REFINE_RIGHT, PLAIN_WRONG], ("72", "pasr"): [PLAIN_RIGHT, PLAIN_WRONG]}
     config = compose_config(env.model_dir, "actor_rollout_ref.rollout.n=2")
@@ -405,3 +410,168 @@ def test_a_group_whose_reward_cannot_be_applied_releases_every_session():
         output.extra_fields = info
         group.add(session, output)
     assert group.ready.is_set() and isinstance(group.error, JudgeFailureError)
+
+
+def test_judge_metrics_every_step_include_paired_baselines(env):
+    """pasr/judge/* per step from the requests of the step's responses and baselines; baseline failures count."""
+    config = compose_config(
+        env.model_dir,
+        "pasr.reward.baseline=paired",
+        "pasr.paired_samples=3",
+        "pasr.judge_backend=external",
+        f"pasr.judge.url={env.judge.url}",
+        "pasr.judge.model=fake-judge",
+        "pasr.judge.max_retries=0",
+    )
+    script = {("12", "pasr"): [REFINE_RIGHT] * 4 + [PLAIN_WRONG] * 4, ("12", "standard"): ["12", "18", "42"]}
+    # A question no other test asks: the module's reward worker remembers verdicts (deduplication).
+    records = [record("what is 12 for the metrics", "12", "drop")]
+    groups = env.run(env.manager(config, script), env.batch(config, records), "train")
+    (group,) = groups.values()
+    assert all(row["scorer"] == "judge" for row in group)
+    metrics = env.last_metrics
+    # Distinct judged answers 12, 18 and 42 (policy and baseline alike); identical ones share a verdict.
+    assert metrics["pasr/judge/requests"] == 3.0
+    assert metrics["pasr/judge/deduplicated"] == 8.0  # 8 policy + 3 baseline answers, 3 requests
+    assert metrics["pasr/judge/failures/unparsable"] == 1.0  # the baseline answer 42: the judge says "maybe"
+    assert metrics["pasr/judge_failures"] == 1.0  # a baseline's judge failure is a judge failure
+    assert metrics["pasr/judge/retries"] == 0.0 and metrics["pasr/judge/failures/timeout"] == 0.0
+    assert 0.0 < metrics["pasr/judge/latency_p50_s"] <= metrics["pasr/judge/latency_p95_s"] < 5.0
+    assert 1.0 <= metrics["pasr/judge/max_in_flight"] <= 3.0
+    assert env.last_metrics is metrics and {r["baseline"] for r in group} == {0.5}  # 12 right, 18 wrong, 42 failed
+
+
+def test_judge_concurrency_is_the_jobs_total_across_reward_workers(env):
+    """pasr.judge.max_concurrency bounds the requests in flight at the judge over all reward-loop workers."""
+    from verl import DataProto
+    from verl.experimental.reward_loop import RewardLoopWorker
+
+    from recipe.pasr.scoring.fake_judge_server import fixed_responder
+
+    workers_count, total = 3, 5
+    with serve_in_thread(lambda request: fixed_responder("1", latency_s=1.0)) as slow_judge:
+        config = compose_config(
+            env.model_dir,
+            f"reward.num_workers={workers_count}",
+            "pasr.judge_backend=external",
+            f"pasr.judge.url={slow_judge.url}",
+            "pasr.judge.model=fake-judge",
+            f"pasr.judge.max_concurrency={total}",
+            "pasr.judge.deduplicate=false",
+        )
+        # verl's reward-loop workers, named as RewardLoopManager names them, in a namespace of their own
+        # (this module's Env already holds reward_loop_worker_0).
+        workers = [
+            ray.remote(RewardLoopWorker).options(name=f"reward_loop_worker_{i}", namespace="judge_limit").remote(config)
+            for i in range(workers_count)
+        ]
+        prompt = env.ids("what is 12")
+        response = env.ids(PLAIN_RIGHT)
+        ids = torch.tensor([prompt + response])
+
+        def sample(index: int) -> DataProto:
+            return DataProto.from_dict(
+                tensors={
+                    "prompts": torch.tensor([prompt]),
+                    "responses": torch.tensor([response]),
+                    "input_ids": ids,
+                    "attention_mask": torch.ones_like(ids),
+                },
+                non_tensors={
+                    "data_source": np.array(["drop"], dtype=object),
+                    "reward_model": np.array([{"ground_truth": "12"}], dtype=object),
+                    "extra_info": np.array([{"question": f"question {index}"}], dtype=object),
+                    "uid": np.array([f"u{index}"], dtype=object),
+                },
+            )
+
+        results = ray.get([workers[i % workers_count].compute_score.remote(sample(i)) for i in range(30)])
+        assert all(result["reward_extra_info"]["acc"] == 1.0 for result in results)
+        # 10 requests of 1 s per worker, shares 2 + 2 + 1: the judge saw exactly the job's total, never more.
+        assert slow_judge.max_in_flight == total
+        for worker in workers:
+            ray.kill(worker)
+
+
+def clear_partition(partition: str) -> None:
+    keys = list(tq.kv_list().get(partition, {}))
+    if keys:
+        tq.kv_clear(keys=keys, partition_id=partition)
+
+
+def _failing_trainer(env, monkeypatch, mode: str, records: list[dict]):
+    """A PASR trainer of ``mode`` whose dataloader keeps giving ``records``, with the real group hook."""
+    from verl.trainer.ppo.v1 import PPOTrainer
+
+    overrides = [f"trainer.v1.trainer_mode={mode}", "actor_rollout_ref.rollout.n=2", "data.train_batch_size=2"]
+    config = compose_config(env.model_dir, *overrides)
+    trainer = PASR_TRAINERS[mode](config)
+    trainer.global_steps = 1
+    trainer.agent_loop_manager = env.manager(config, {("12", "pasr"): [PLAIN_RIGHT], ("72", "pasr"): [PLAIN_RIGHT]})
+    monkeypatch.setattr(PPOTrainer, "_next_train_batch", lambda self, num=None: env.batch(config, records))
+    return trainer
+
+
+def test_async_mode_stops_on_reward_errors_while_sampling(env, monkeypatch):
+    """Every group fails (a field missing from every record): verl's async replay buffer evicts and refills
+    forever; the PASR trainer stops it, with the first errors' text, within a bound."""
+    import threading
+
+    from verl.trainer.ppo.v1.replay_buffer import ReplayBufferAsync
+
+    unscorable = [record("what is 12", "#### 12", "no_such_source"), record("what is 72", "#### 12", "no_such_source")]
+    trainer = _failing_trainer(env, monkeypatch, "pasr_colocate_async", unscorable)
+    assert isinstance(trainer.replay_buffer, ReplayBufferAsync)
+    trainer._add_batch_to_generate()
+    outcome: list[BaseException] = []
+
+    def sample() -> None:
+        try:
+            trainer.replay_buffer.sample(global_steps=1, partition_id="train", batch_size=2)
+        except BaseException as error:
+            outcome.append(error)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=sample, daemon=True)  # on failure to stop, it would spin forever
+    thread.start()
+    thread.join(timeout=30)
+    assert outcome, "sampling did not stop within 30 s"
+    assert isinstance(outcome[0], PasrRewardError) and "no_such_source" in str(outcome[0])
+    assert time.monotonic() - started < 30
+    clear_partition("train")
+
+
+def test_sync_mode_never_trains_on_a_batch_with_failed_groups(env, monkeypatch):
+    """One group of two fails: the step stops after sampling, before any update, naming the record."""
+    records = [record("what is 12", "#### 12"), record("what is 72", "#### 12", "no_such_source")]
+    trainer = _failing_trainer(env, monkeypatch, "pasr_sync", records)
+    monkeypatch.setattr(type(trainer), "_balance_batch", lambda *args, **kwargs: pytest.fail("trained on it"))
+    with pytest.raises(PasrRewardError, match="no_such_source"):
+        trainer.step({}, {})
+    clear_partition("train")
+
+
+def test_greedy_validation_generates_one_paired_baseline(env):
+    """verl validates greedily by default: k standard responses would be identical, so one is generated."""
+    config = compose_config(env.model_dir, "pasr.reward.baseline=paired", "pasr.paired_samples=3")
+    script = {("12", "pasr"): [REFINE_RIGHT, PLAIN_RIGHT], ("12", "standard"): ["12", "18", "18"]}
+    manager = env.manager(config, script)
+    groups = env.run(manager, env.batch(config, [record("what is 12", "#### 12")], validate=True), "val")
+    (group,) = groups.values()
+    assert {row["baseline"] for row in group} == {1.0}  # the first standard response only (three: 1/3)
+    assert manager.take_errors() == []
+
+
+def test_a_record_choosing_another_agent_loop_is_refused(env):
+    """A tool agent loop's output would be decoded as part of the answer: the record's group fails, named."""
+    manager = env.manager(env.base_config, {("12", "pasr"): [PLAIN_RIGHT]})
+    batch = env.batch(env.base_config, [record("what is 12", "#### 12") | {"agent_name": "tool_agent"}])
+    (uid,) = env.submit(manager, batch, "train")
+    deadline = time.monotonic() + 60
+    while tq.kv_list()["train"][uid]["status"] not in ("finished", "failure") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tq.kv_list()["train"][uid]["status"] == "failure"
+    assert not [key for key in tq.kv_list()["train"] if key.startswith(f"{uid}_")]  # no session was written
+    errors = manager.take_errors()
+    assert errors and all("agent_name='tool_agent' is not supported by PASR" in error for error in errors)
+    clear_partition("train")

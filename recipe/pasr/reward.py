@@ -107,6 +107,11 @@ class SampleScore:
     judge_failed: bool = False
     judge_error: str | None = None
     judge_deduplicated: bool = False  # the verdict was shared from an identical judge request
+    # Judge request telemetry (recipe.pasr.scoring.judge.JudgeVerdict), for the pasr/judge/* metrics.
+    judge_attempts: int = 0
+    judge_failure_kind: str | None = None
+    judge_started_at: float | None = None
+    judge_latency_s: float | None = None
     scorer: str = "rule"  # rule | judge | none (no answer to score)
     baseline_acc: float | None = None  # a precomputed baseline from the data, if any
 

@@ -43,6 +43,7 @@ import os
 import random
 import re
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -188,7 +189,9 @@ class JudgeVerdict:
     ``raw`` is the judge's reply text when one arrived (also for unparseable replies, to debug them).
     ``attempts`` counts the HTTP attempts made (1 + retries). ``deduplicated`` is True when the verdict
     was shared from an identical judge request (same task type, question, reference and judged text)
-    instead of being requested again.
+    instead of being requested again. ``failure_kind`` is one of :data:`FAILURE_KINDS` for a failure.
+    ``started_at`` (wall clock, when the first attempt got a slot) and ``latency_s`` (from then to the
+    verdict, backoff included) let callers measure latency and requests in flight across clients.
     """
 
     score: float | None
@@ -197,6 +200,13 @@ class JudgeVerdict:
     raw: str | None
     attempts: int
     deduplicated: bool = False
+    failure_kind: str | None = None
+    started_at: float | None = None
+    latency_s: float | None = None
+
+
+# Why a judge request failed, for metrics; the verdict's ``error`` has the details (e.g. the HTTP status).
+FAILURE_KINDS = ("timeout", "connection", "http_status", "unparsable", "out_of_range", "malformed", "other")
 
 
 # --- reply parsing -------------------------------------------------------------------------------
@@ -204,6 +214,10 @@ class JudgeVerdict:
 
 class JudgeReplyError(ValueError):
     """The judge's reply is not exactly one score in [0, 1]; the message says why."""
+
+
+class JudgeScoreRangeError(JudgeReplyError):
+    """The judge's reply is one number, outside [0, 1]."""
 
 
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
@@ -239,7 +253,7 @@ def parse_judge_reply(text: str) -> float:
         raise JudgeReplyError("unexpected text around the score")
     value = float(match.group(1))
     if not 0.0 <= value <= 1.0:
-        raise JudgeReplyError(f"score {match.group(1)} outside [0, 1]")
+        raise JudgeScoreRangeError(f"score {match.group(1)} outside [0, 1]")
     return value + 0.0  # -0.0 → 0.0
 
 
@@ -341,9 +355,10 @@ def _retry_after_s(headers: Mapping[str, str]) -> float | None:
 class _Failure(Exception):
     """Internal: one attempt failed; ``retry`` says whether another attempt may help."""
 
-    def __init__(self, error: str, retry: bool, raw: str | None = None, wait_s: float | None = None) -> None:
+    def __init__(self, error: str, kind: str, retry: bool, raw: str | None = None, wait_s: float | None = None) -> None:
         super().__init__(error)
         self.error = error
+        self.kind = kind  # one of FAILURE_KINDS
         self.retry = retry
         self.raw = raw
         self.wait_s = wait_s
@@ -490,11 +505,15 @@ class JudgeClient:
         data: bytes | None = None
         attempts = 0
         last: _Failure | None = None
+        started_at: float | None = None
+        started = 0.0
         while True:
             attempts += 1
             reply: str | None = None
             try:
                 async with semaphore:
+                    if started_at is None:
+                        started_at, started = time.time(), time.monotonic()
                     if data is None:
                         # Built inside the slot: with thousands of score() calls gathered at once, building
                         # every body before waiting would put all that CPU work ahead of the first replies
@@ -508,18 +527,21 @@ class JudgeClient:
                     reply = await self._attempt(session, data)
                 score = parse_judge_reply(reply) if reply is not None else None
                 if score is None:
-                    raise _Failure("judge reply has no content", retry=False)
-                return JudgeVerdict(score=score, failed=False, error=None, raw=reply, attempts=attempts)
+                    raise _Failure("judge reply has no content", "unparsable", retry=False)
+                latency = time.monotonic() - started
+                return JudgeVerdict(score, False, None, reply, attempts, started_at=started_at, latency_s=latency)
             except JudgeReplyError as exc:
-                last = _Failure(f"unparseable judge reply: {exc}", retry=False, raw=reply)
+                kind = "out_of_range" if isinstance(exc, JudgeScoreRangeError) else "unparsable"
+                last = _Failure(f"unparseable judge reply: {exc}", kind, retry=False, raw=reply)
             except _Failure as exc:
                 last = exc
             except asyncio.CancelledError:
                 raise
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                last = _Failure(_describe(exc, cfg.timeout_s), retry=True)
+                kind = "timeout" if isinstance(exc, TimeoutError) else "connection"
+                last = _Failure(_describe(exc, cfg.timeout_s), kind, retry=True)
             except Exception as exc:  # never let a request problem escape as an exception
-                last = _Failure(f"unexpected {type(exc).__name__}: {exc}", retry=False)
+                last = _Failure(f"unexpected {type(exc).__name__}: {exc}", "other", retry=False)
             if not last.retry or attempts > cfg.max_retries:
                 break
             self.retries += 1
@@ -532,7 +554,8 @@ class JudgeClient:
         error = self._scrub(error)
         if self.failures <= 5:
             logger.warning("judge request failed: %s", error)
-        return JudgeVerdict(score=None, failed=True, error=error, raw=last.raw, attempts=attempts)
+        latency = time.monotonic() - started if started_at is not None else None
+        return JudgeVerdict(None, True, error, last.raw, attempts, False, last.kind, started_at, latency)
 
     async def _attempt(self, session: aiohttp.ClientSession, data: bytes) -> str | None:
         """One HTTP attempt; returns the reply content, raises _Failure or a transport exception."""
@@ -543,14 +566,16 @@ class JudgeClient:
                 snippet = self._snippet(payload)
                 retry = _retryable_status(status)
                 wait_s = _retry_after_s(resp.headers) if status in (429, 503) else None
-                raise _Failure(f"HTTP {status} from judge: {snippet}", retry=retry, wait_s=wait_s)
+                raise _Failure(f"HTTP {status} from judge: {snippet}", "http_status", retry=retry, wait_s=wait_s)
         try:
             content = _loads(payload)["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             snippet = self._snippet(payload)
-            raise _Failure(f"malformed judge response ({type(exc).__name__}): {snippet}", retry=False) from None
+            raise _Failure(
+                f"malformed judge response ({type(exc).__name__}): {snippet}", "malformed", retry=False
+            ) from None
         if content is not None and not isinstance(content, str):
-            raise _Failure(f"judge content is {type(content).__name__}, not text", retry=False)
+            raise _Failure(f"judge content is {type(content).__name__}, not text", "malformed", retry=False)
         return content
 
     def _backoff(self, attempt: int, floor_s: float | None) -> float:

@@ -120,6 +120,10 @@ class SampleScorer:
         sample.judge_failed = verdict.failed
         sample.judge_deduplicated = verdict.deduplicated
         sample.judge_error = verdict.error
+        sample.judge_attempts = verdict.attempts
+        sample.judge_failure_kind = verdict.failure_kind
+        sample.judge_started_at = verdict.started_at
+        sample.judge_latency_s = verdict.latency_s
         return sample, parsed
 
     def _apply_rule(self, sample: SampleScore, task: Task, request: ScoreRequest, answer: str | None) -> None:

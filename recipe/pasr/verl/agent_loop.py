@@ -24,10 +24,11 @@ from verl.experimental.agent_loop import AgentLoopOutput
 from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ, AgentLoopWorkerTQ
 
 from recipe.pasr.reward import BaselineMode, RewardConfig, SampleScore, result_record, sample_from_record, score_group
-from recipe.pasr.verl.config import check_verl_settings, load_pasr_config
+from recipe.pasr.verl.config import SINGLE_TURN_AGENT_LOOP, check_job_config
 from recipe.pasr.verl.reward_manager import ROLE_KEY
 
 logger = logging.getLogger(__name__)
+RECORDED = "_pasr_error_recorded"  # set on an exception already in the worker's errors
 
 
 class PromptGroup:
@@ -83,10 +84,10 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        check_verl_settings(self.config)  # among others: no colocated reward model, which turns streaming off
-        self.pasr = load_pasr_config(self.config)
+        self.pasr = check_job_config(self.config)  # among others: no colocated reward model (turns streaming off)
         self.groups: dict[str, PromptGroup] = {}
         self.errors: list[str] = []
+        self.baseline_records: list[dict[str, Any]] = []  # training baselines' scores, for the step metrics
 
     async def _run_prompt(self, prompt: dict, sampling_params: dict, trajectory: dict, trace: bool = False) -> None:
         uid, validate = prompt["uid"], trajectory["validate"]
@@ -110,11 +111,20 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
 
     async def _run_agent_loop(self, sampling_params: dict, trajectory: dict, **kwargs: Any) -> Any:
         try:
+            agent_name = kwargs.get("agent_name", SINGLE_TURN_AGENT_LOOP)
+            if agent_name != SINGLE_TURN_AGENT_LOOP:  # a record may pick its own agent loop
+                raise ValueError(
+                    f"record uid={kwargs['uid']}: agent_name={agent_name!r} is not supported by PASR; allowed "
+                    f"values: {SINGLE_TURN_AGENT_LOOP} (tool output would be scored as part of the answer)"
+                )
             return await super()._run_agent_loop(sampling_params, trajectory, **kwargs)
-        except BaseException:
+        except BaseException as error:
+            baseline = _is_baseline(kwargs)
             group = self.groups.get(kwargs["uid"])
-            if group is not None and not _is_baseline(kwargs):
+            if group is not None and not baseline:
                 group.drop(kwargs["session_id"])
+            if isinstance(error, Exception) and not baseline and not getattr(error, RECORDED, False):
+                self.errors.append(f"uid {kwargs['uid']}: {describe(error)}")  # e.g. generation
             raise
 
     async def _agent_loop_postprocess(self, output: Any, validate: bool, **kwargs: Any) -> Any:
@@ -129,12 +139,19 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
             if group.error is not None:
                 raise group.error
         except Exception as error:
-            self.errors.append(f"uid {kwargs['uid']}: {type(error).__name__}: {error}")
+            self.errors.append(f"uid {kwargs['uid']}: {describe(error)}")
+            setattr(error, RECORDED, True)
             raise
         return await super()._agent_loop_postprocess(output, validate, **kwargs)
 
     async def _paired_baseline(self, group: PromptGroup, prompt: dict, sampling_params: dict, trajectory: dict) -> None:
-        """Generate and score ``paired_samples`` standard-prompt responses; they only set the baseline."""
+        """Generate and score ``paired_samples`` standard-prompt responses; they only set the baseline.
+
+        Greedy validation (verl's default ``val_kwargs.do_sample=false``) would give ``paired_samples``
+        identical responses: it generates one.
+        """
+        greedy = trajectory["validate"] and not self.config.actor_rollout_ref.rollout.val_kwargs.get("do_sample")
+        count = 1 if greedy else self.pasr.paired_samples
         samples: list[SampleScore] = []
         try:
             extra_info = dict(prompt.get("extra_info") or {})
@@ -148,7 +165,7 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
             results = await asyncio.gather(
                 *(
                     self._run_agent_loop(sampling_params, trajectory, trace=False, session_id=-1 - index, **prompt)
-                    for index in range(self.pasr.paired_samples)
+                    for index in range(count)
                 ),
                 return_exceptions=True,
             )
@@ -156,7 +173,10 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
                 if isinstance(result, BaseException):
                     self.errors.append(f"uid {group.uid}: baseline generation failed: {result!r}")
                 else:
-                    samples.append(sample_from_record(result.extra_fields["reward_extra_info"]))
+                    record = result.extra_fields["reward_extra_info"]
+                    samples.append(sample_from_record(record))
+                    if not trajectory["validate"]:
+                        self.baseline_records.append(record)
         except Exception as error:
             self.errors.append(f"uid {group.uid}: {error}")
             logger.exception("paired baseline failed for uid=%s", group.uid)
@@ -167,6 +187,18 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
         """Errors seen since the last call (the trainer polls these and stops on them)."""
         errors, self.errors = self.errors, []
         return list(dict.fromkeys(errors))  # a group's error is raised by each of its sessions
+
+    async def take_baseline_records(self) -> list[dict[str, Any]]:
+        """Reward records of the training baselines scored since the last call (never in TransferQueue)."""
+        records, self.baseline_records = self.baseline_records, []
+        return records
+
+
+def describe(error: BaseException) -> str:
+    """An error's type and text; for an error raised in another Ray actor (the reward-loop worker), its cause's."""
+    if isinstance(error, ray.exceptions.RayTaskError) and error.cause is not None:
+        error = error.cause
+    return f"{type(error).__name__}: {error}"
 
 
 def _is_baseline(kwargs: dict) -> bool:
@@ -186,4 +218,10 @@ class PasrAgentLoopManager(AgentLoopManagerTQ):
     def take_errors(self) -> list[str]:
         return [
             error for errors in ray.get([w.take_errors.remote() for w in self.agent_loop_workers]) for error in errors
+        ]
+
+    def take_baseline_records(self) -> list[dict[str, Any]]:
+        workers = self.agent_loop_workers
+        return [
+            record for records in ray.get([w.take_baseline_records.remote() for w in workers]) for record in records
         ]

@@ -15,28 +15,30 @@ Load it with::
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import aiohttp
+import ray
 from omegaconf import DictConfig
 from verl import DataProto
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
-from recipe.pasr.reward import JudgeFailureMonitor, Role, sample_record, score_group
+from recipe.pasr.reward import Role, sample_record, score_group
 from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig
 from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest
-from recipe.pasr.verl.config import JudgeBackend, PasrConfig, check_verl_settings, load_pasr_config
+from recipe.pasr.verl.config import JudgeBackend, PasrConfig, check_job_config
 
 ROLE_KEY = "pasr_role"  # set in extra_info by the group hook for standard-prompt baseline samples
 
 
 def route_to_reward_manager(**_: Any) -> None:
-    """Placeholder for ``reward.custom_reward_function`` when verl serves the judge.
+    """Placeholder for ``reward.custom_reward_function``, set by ``+recipe=pasr`` for every judge backend.
 
     verl 0.9.1's ``RewardLoopWorker`` sends samples to the reward manager only when a custom reward
     function is configured; with a reward model enabled and none configured it assumes a
-    discriminative model and bypasses the manager. PASR's configs name this function so the samples
-    reach :class:`PasrRewardManager`, which never calls it.
+    discriminative model and bypasses the manager. Naming this function routes the samples to
+    :class:`PasrRewardManager`, which never calls it (``recipe.pasr.verl.config`` refuses configs without it).
     """
     raise RuntimeError("route_to_reward_manager is a routing marker; PasrRewardManager scores PASR samples")
 
@@ -53,17 +55,10 @@ class PasrRewardManager(RewardManagerBase):
         reward_model_tokenizer: Any = None,
     ) -> None:
         super().__init__(config, tokenizer, compute_score)
-        check_verl_settings(config)
-        self.pasr: PasrConfig = load_pasr_config(config)
+        self.pasr: PasrConfig = check_job_config(config)
         self.reward_router_address = reward_router_address
         if self.pasr.judge_backend is JudgeBackend.VERL and reward_router_address is None:
-            raise ValueError(
-                "pasr.judge_backend=verl needs verl to serve the judge: set reward.reward_model.enable=true, "
-                "reward.reward_model.enable_resource_pool=true and reward.reward_model.model_path"
-            )
-        self.monitor = JudgeFailureMonitor(
-            self.pasr.reward.judge_failure_max_rate, self.pasr.reward.judge_failure_min_count
-        )
+            raise ValueError("pasr.judge_backend=verl, but verl started no judge server (no reward_router_address)")
         self._scorer: SampleScorer | None = None
         self._scorer_lock: asyncio.Lock | None = None
 
@@ -102,7 +97,6 @@ class PasrRewardManager(RewardManagerBase):
         )
         scorer = await self._get_scorer()
         sample, _ = await scorer.score(request)
-        self.monitor.record(sample)
         # Provisional: the sample scored alone (no in-group bonus); the group hook replaces it.
         provisional = score_group([sample], self.pasr.reward)[0].score
         return {"reward_score": provisional, "reward_extra_info": sample_record(sample)}
@@ -125,7 +119,28 @@ class PasrRewardManager(RewardManagerBase):
             settings["url"] = f"http://{self.reward_router_address}/v1"
             settings["api_key_env"] = None
             settings["model"] = settings.get("model") or await served_model_name(settings["url"])
-        return JudgeClient(JudgeConfig(**settings))
+        config = JudgeConfig(**settings)  # pasr.judge.max_concurrency is the job's total: take this worker's part
+        share = judge_concurrency_share(config.max_concurrency, self.config.reward.num_workers, worker_index())
+        return JudgeClient(dataclasses.replace(config, max_concurrency=share))
+
+
+def judge_concurrency_share(total: int, workers: int, index: int) -> int:
+    """This reward-loop worker's part of ``pasr.judge.max_concurrency``, the job's total.
+
+    An exact split (worker ``i`` of ``W`` gets ``total // W``, plus one for the first ``total % W``), so
+    the judge never sees more than ``total`` requests in flight, with no coordination between workers
+    on the request path. The driver check refuses ``total < W``.
+    """
+    if not 0 <= index < workers or total < workers:
+        raise ValueError(f"cannot split {total} judge requests over {workers} workers for worker {index}")
+    return total // workers + (index < total % workers)
+
+
+def worker_index() -> int:
+    """The index verl gives this reward-loop worker (Ray actor ``reward_loop_worker_<i>``); 0 outside one."""
+    name = ray.get_runtime_context().get_actor_name() if ray.is_initialized() else None
+    prefix = "reward_loop_worker_"
+    return int(name.removeprefix(prefix)) if name and name.startswith(prefix) else 0
 
 
 async def served_model_name(base_url: str) -> str:
