@@ -149,6 +149,7 @@ def test_pasr_section_mirrors_the_dataclasses():
         ("pasr.reward.baselin=paired", "unknown key"),
         ("pasr.judge_backend=external", "needs pasr.judge.url"),
         ("pasr.scorer=judge", "needs a judge"),
+        ("pasr.scorer=fallback", "scorer=fallback needs a judge"),
         ("pasr.reward.baseline=best", "best"),
     ],
 )

@@ -4,7 +4,9 @@ One definition serves the training logger (``pasr/*`` per step), the offline CLI
 evaluation tables. Input records are plain dicts with the keys the reward writes
 (``reward_extra_info`` in verl, output lines of ``recipe.pasr.score``): ``role``, ``is_refine``,
 ``format_ok``, ``acc``, ``judge_failed``, ``refine_bonus``, ``refine_outcome``, ``baseline_source``,
-``neutralized``. Standard-prompt (baseline) responses count only towards ``judge_failures``.
+``neutralized``, ``rule_unresolved``, ``scorer``. Standard-prompt (baseline) responses count only towards
+``judge_failures`` and the rule counts (``rule_unresolved``: the rule found no single answer;
+``rule_fallbacks``: of those, the ones the judge scored instead).
 """
 
 from __future__ import annotations
@@ -34,10 +36,15 @@ class RefineStats:
     judge_deduplicated: int = 0
     neutralized: int = 0
     standard_responses: int = 0
+    rule_unresolved: int = 0
+    rule_fallbacks: int = 0
 
     def add(self, record: Mapping[str, Any]) -> None:
         if record.get("judge_failed"):
             self.judge_failures += 1
+        if record.get("rule_unresolved"):
+            self.rule_unresolved += 1
+            self.rule_fallbacks += record.get("scorer") == "judge"
         self.judge_deduplicated += bool(record.get("judge_deduplicated"))
         if record.get("role", "policy") == "standard":
             self.standard_responses += 1
@@ -80,6 +87,8 @@ class RefineStats:
             "neutralized_rate": rate(self.neutralized, self.responses),
             "judge_failures": float(self.judge_failures),
             "judge/deduplicated": float(self.judge_deduplicated),
+            "rule_unresolved": float(self.rule_unresolved),
+            "rule_fallbacks": float(self.rule_fallbacks),
         }
         return {prefix + key: value for key, value in values.items()}
 

@@ -108,6 +108,8 @@ class SampleScore:
     judge_error: str | None = None
     judge_deduplicated: bool = False  # the verdict was shared from an identical judge request
     scorer: str = "rule"  # rule | judge | none (no answer to score)
+    # The task's rule found no single answer in it (then judged under scorer "fallback", else acc 0).
+    rule_unresolved: bool = False
     baseline_acc: float | None = None  # a precomputed baseline from the data, if any
 
 

@@ -49,8 +49,8 @@ class PasrConfig:
             raise ValueError(f"pasr.prompt_tail_tokens must be >= 0, got {self.prompt_tail_tokens}")
         if self.judge_backend is JudgeBackend.EXTERNAL and not (self.judge.get("url") and self.judge.get("model")):
             raise ValueError("pasr.judge_backend=external needs pasr.judge.url and pasr.judge.model")
-        if self.judge_backend is JudgeBackend.NONE and self.scorer is ScorerMode.JUDGE:
-            raise ValueError("pasr.scorer=judge needs a judge: set pasr.judge_backend to external or verl")
+        if self.judge_backend is JudgeBackend.NONE and self.scorer in (ScorerMode.JUDGE, ScorerMode.FALLBACK):
+            raise ValueError(f"pasr.scorer={self.scorer} needs a judge: set pasr.judge_backend to external or verl")
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
