@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from recipe.pasr.scoring import rules
 from recipe.pasr.scoring.rules import (
     LETTER_LABELS,
     NUMBER_LABELS,
@@ -81,7 +82,7 @@ def _case(record_id: str, answer: str, acc: float, extracted: str | None) -> tup
 
 # --- GSM8K ----------------------------------------------------------------------------------------
 
-GSM8K_RECORDS = {"gsm8k": GSM8K, "big": GSM8K_BIG, "neg": GSM8K_NEG}
+GSM8K_RECORDS = {"gsm8k": GSM8K, "big": GSM8K_BIG, "neg": GSM8K_NEG, "dot": {"question": "?", "answer": "#### 18."}}
 GSM8K_CASES = [
     _case("gsm8k", "18", 1.0, "18"),
     _case("gsm8k", "\\boxed{18}", 1.0, "18"),
@@ -125,6 +126,7 @@ GSM8K_CASES = [
     _case("gsm8k", "\\boxed{18 \\text{ dollars}}", 1.0, "18"),
     _case("gsm8k", "$.5", 0.0, ".5"),
     _case("neg", "-$10", 1.0, "-10"),
+    _case("dot", "18", 1.0, "18"),  # a reference ending its sentence
 ]
 
 
@@ -142,9 +144,10 @@ def test_gsm8k_reference(ground_truth: str, reference: str) -> None:
     assert gsm8k_reference(ground_truth) == reference
 
 
-def test_gsm8k_reference_without_a_number_is_an_error() -> None:
+@pytest.mark.parametrize("ground_truth", ["#### eighteen", "#### 18..", ""])
+def test_gsm8k_reference_without_a_number_is_an_error(ground_truth: str) -> None:
     with pytest.raises(ValueError, match="no final number"):
-        score_gsm8k("18", "#### eighteen")
+        score_gsm8k("18", ground_truth)
 
 
 # Any integer, written with any thousands separator, inside any phrasing, extracts to itself.
@@ -185,7 +188,13 @@ def test_integers_differing_by_one_never_match(value: int, step: int, separator:
 # --- MATH / AIME (math-verify) --------------------------------------------------------------------
 
 MATH_RECORDS = {"polar": MATH_POLAR["answer"], "dollars": MATH_DOLLARS["answer"], "set": MATH_SET["answer"]}
-MATH_RECORDS |= {"aime": AIME["solution"], "half": "\\frac{1}{2}", "interval": "[1,2)", "five": "5"}
+MATH_RECORDS |= {
+    "aime": AIME["solution"],
+    "half": "\\frac{1}{2}",
+    "interval": "[1,2)",
+    "five": "5",
+    "ab": "\\frac{a}{b}",
+}
 MATH_CASES = [
     _case("polar", "\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}", 1.0, None),
     _case("polar", "(3, \\frac{\\pi}{2})", 1.0, None),  # bare LaTeX
@@ -208,6 +217,8 @@ MATH_CASES = [
     _case("half", "It equals 0.5", 1.0, None),  # prose parsed as is, not as a product of symbols
     _case("half", "\\frac{2}{4}", 1.0, None),
     _case("half", "\\frac{1}{3}", 0.0, None),
+    _case("half", "It is $\\frac12$", 1.0, None),  # prose around delimited math: parsed as written
+    _case("ab", "\\[\\frac{a}{b}\\]", 1.0, None),  # display math is a delimiter too
     _case("interval", "[1,2)", 1.0, None),
     _case("interval", "(1,2]", 0.0, None),
     _case("five", "x = 5", 1.0, None),
@@ -231,6 +242,10 @@ def test_math(record: str, answer: str, acc: float, extracted: str | None) -> No
 def test_math_unparseable_reference_is_an_error() -> None:
     with pytest.raises(ValueError, match="cannot be parsed"):
         score_math("5", "")
+
+
+def test_math_verify_runs_with_a_timeout_in_the_main_thread() -> None:
+    assert rules._timeout() == rules.MATH_TIMEOUT_S > 0
 
 
 def test_math_scores_in_a_worker_thread() -> None:
@@ -342,6 +357,8 @@ CHOICE_CASES = [
     _case("bank", "The answer is new york.", 0.0, "E"),
     _case("bank", "The answer is a vault.", 0.0, None),
     _case("bank", "Security matters at a bank.", 0.0, None),  # no "answer is": prose is not searched
+    _case("bank", "I would choose the library, but no: the answer is a bank.", 1.0, "A"),  # the last statement
+    _case("bank", "The answer is bank. Then again, I choose mall.", 0.0, "D"),
     _case("twins", "The answer is mall.", 0.0, None),  # two options share the text
     _case("twins", "The answer is department store.", 1.0, "C"),
     _case("arc_numbered", "I choose 1 because it keeps its shape.", 1.0, "1"),

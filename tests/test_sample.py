@@ -115,6 +115,8 @@ RULE_CASES = [
         "18",
     ),
     ("standard-empty", request("  \n", role=Role.STANDARD), None, False, 0, 0.0, "none", None),
+    ("standard-after-think", request("</think> 18", role=Role.STANDARD), None, False, 0, 1.0, "rule", "18"),
+    ("standard-only-think", request("</think>", role=Role.STANDARD), None, False, 0, 0.0, "none", None),
     # a chat template that pre-opened <think>
     (
         "prompt-tail",
@@ -458,3 +460,17 @@ def test_a_rule_reads_the_answer_even_when_the_judge_reads_the_whole_response() 
     scorer = SampleScorer(RewardConfig(), judge=FakeJudge(), judge_target=JudgeTarget.RESPONSE)
     sample, _ = scorer.score_rule(request("<think>draft \\boxed{27}, no: 9*2</think><answer>18</answer>"))
     assert (sample.acc, sample.extracted) == (1.0, "18")
+
+
+def test_mode_and_target_values_are_the_config_strings() -> None:
+    # Configs (pasr.scorer, pasr.judge_target), CLI flags and stored run settings spell these.
+    assert [str(mode) for mode in ScorerMode] == ["auto", "rule", "judge", "fallback"]
+    assert [str(target) for target in JudgeTarget] == ["answer", "response"]
+
+
+async def test_a_request_without_a_question_sends_an_empty_one() -> None:
+    judge = FakeJudge()
+    await SampleScorer(RewardConfig(), judge=judge).score(
+        ScoreRequest("<think>t</think><answer>A.</answer>", "S.", "xsum")
+    )
+    assert judge.calls[0]["question"] == ""

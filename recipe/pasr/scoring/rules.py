@@ -83,7 +83,7 @@ def score_gsm8k(answer: str, ground_truth: str, question: str = "") -> RuleResul
     2000000. Units, currency signs and thousands separators around the number do not matter.
     """
     try:
-        reference = Fraction(_plain_number(_normalise_numbers(gsm8k_reference(ground_truth)).rstrip(".")))
+        reference = Fraction(_plain_number(_normalise_numbers(gsm8k_reference(ground_truth))))  # "18." is 18
     except ValueError:
         raise ValueError(f"GSM8K reference has no final number: {ground_truth[-80:]!r}") from None
     boxed = last_boxed(answer)
@@ -154,10 +154,11 @@ LETTER_LABELS = "ABCDE"
 NUMBER_LABELS = "12345"  # a few ARC-Challenge questions number their options 1-4
 
 
-# What introduces a chosen option: "the answer is", "Answer:", "I choose", "I'd go with".
+# What introduces a chosen option: "the answer is", "Answer:", "I choose", "I'd go with", "we pick"
+# (a verb without its subject is too often part of an option's text: "Pick one day a year ...").
 _CHOSEN_BY = (
-    r"(?i:\banswer(?:\s+(?:is|would\s+be|should\s+be|must\s+be))?\s*[:=]?"
-    r"|\b(?:choose|chose|pick|picked|select|selected|go\s+with|going\s+with))"
+    r"(?i:\banswer\b(?:\s+(?:is|would\s+be|should\s+be|must\s+be))?\s*[:=]?"
+    r"|\b(?:i|we)(?:'d|'ll|\s+would|\s+will)?\s+(?:choose|chose|pick|picked|select|selected|go\s+with))"
 )
 # The same phrase opening the answer, with what may precede it ("So the final answer is", "I choose").
 _OPENING = re.compile(
@@ -166,8 +167,7 @@ _OPENING = re.compile(
     r"|^\s*i\s+(?:would\s+|will\s+)?(?:choose|pick|select|go\s+with)\b[\s:]*",
     re.IGNORECASE,
 )
-# What follows the first such phrase anywhere ("..., so the answer is bank."); see _stated_option.
-_STATED_REST = re.compile(rf"{_CHOSEN_BY}[\s:]*(.*)", re.DOTALL)
+_CHOSEN = re.compile(_CHOSEN_BY)
 _ARTICLE = re.compile(r"^(?:a|an|the)\s+")  # applied to normalised text
 
 
@@ -262,15 +262,15 @@ def _exact_option(text: str, keys: dict[str, str]) -> str | None:
 
 
 def _stated_option(text: str, keys: dict[str, str]) -> str | None:
-    """The option whose text opens what follows "the answer is" ("..., so the answer is a bank, as ...").
+    """The option whose text opens what follows the last "the answer is" ("..., so the answer is a bank, as ...").
 
-    The first such phrase: the greedy rest runs to the end of the text, and an option's text may
-    hold several sentences.
+    The whole rest of the text counts (an option's text may hold several sentences); the last such
+    phrase, as for a stated label: a response may change its mind.
     """
-    stated = _STATED_REST.search(text)
-    if stated is None:
+    stated = [match.end() for match in _CHOSEN.finditer(text)]
+    if not stated:
         return None
-    rest = _option_key(stated.group(1)) + " "
+    rest = _option_key(text[stated[-1] :]) + " "
     # The longest option text that opens the rest: "department store", not "department".
     starts = {label: key for label, key in keys.items() if rest.startswith(key + " ")}
     longest = max((len(key) for key in starts.values()), default=0)
