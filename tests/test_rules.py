@@ -18,6 +18,7 @@ from recipe.pasr.scoring.rules import (
     LETTER_LABELS,
     NUMBER_LABELS,
     RULES,
+    RuleResult,
     choice_reference,
     extract_choice,
     extract_option,
@@ -382,7 +383,7 @@ def test_choice_reference(ground_truth: str, label: str) -> None:
     assert choice_reference(ground_truth) == label
 
 
-@pytest.mark.parametrize("ground_truth", ["F", "", "f", "bookstore", "7", "A or B"])
+@pytest.mark.parametrize("ground_truth", ["F", "", "f", "bookstore", "7", "A or B", "X"])
 def test_choice_reference_errors(ground_truth: str) -> None:
     with pytest.raises(ValueError, match="not a letter"):
         score_choice("A", ground_truth)
@@ -483,6 +484,19 @@ OPTION_CASES = [
 def test_winogrande(answer: str, acc: float, extracted: str | None) -> None:
     result = score_option(answer, WINOGRANDE["answer"], WINOGRANDE["question"])
     assert (result.acc, result.extracted) == (acc, extracted)
+
+
+def test_winogrande_reference_1() -> None:
+    assert score_option("Sarah", " 1 ", WINOGRANDE["question"]) == RuleResult(1.0, "1")
+
+
+@pytest.mark.parametrize(
+    ("answer", "number"), [("Sarah's mother", "2"), ("Sarah", "1"), ("Sarah or Sarah's mother", None)]
+)
+def test_winogrande_exact_option_beats_containment(answer: str, number: str | None) -> None:
+    # "Sarah's mother" contains option 1 too: only the exact match tells them apart.
+    question = "_ was late.\nOption1: Sarah\nOption2: Sarah's mother"
+    assert extract_option(answer, question) == number
 
 
 def test_winogrande_reference_must_be_1_or_2() -> None:
@@ -630,3 +644,7 @@ def test_real_questions_in_sentences() -> None:
                 failures.append(f"gsm8k[{index}] {answer!r}")
     assert checked > 20_000
     assert not failures, f"{len(failures)} of {checked} answers do not score as correct:\n" + "\n".join(failures[:50])
+
+
+def test_winogrande_option_without_text_matches_nothing() -> None:
+    assert extract_option("Bob", "_ was late.\nOption1: Sarah\nOption2: ???") is None
