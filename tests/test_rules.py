@@ -648,3 +648,20 @@ def test_real_questions_in_sentences() -> None:
 
 def test_winogrande_option_without_text_matches_nothing() -> None:
     assert extract_option("Bob", "_ was late.\nOption1: Sarah\nOption2: ???") is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "label"),
+    [
+        ("The answer is -5.", "Which?\nA: \u22125\nB: 5", "A"),  # typographic minus in an option
+        ("...", "Which?\nA: ?\nB: bank", None),  # an option without words matches no answer
+        ("The answer is B because two.", "Which?\nA: one\nB: two\nC: three\nD: B", "B"),  # "D: B" is no text
+    ],
+)
+def test_option_text_edge_cases(answer: str, question: str, label: str | None) -> None:
+    assert extract_choice(answer, question) == label
+
+
+def test_other_label_sets() -> None:
+    assert extract_choice("Answer: D", labels="ABCD") == "D"
+    assert extract_choice("E", labels="ABCD") is None
