@@ -656,6 +656,7 @@ def test_winogrande_option_without_text_matches_nothing() -> None:
         ("The answer is -5.", "Which?\nA: \u22125\nB: 5", "A"),  # typographic minus in an option
         ("...", "Which?\nA: ?\nB: bank", None),  # an option without words matches no answer
         ("The answer is B because two.", "Which?\nA: one\nB: two\nC: three\nD: B", "B"),  # "D: B" is no text
+        ("Option: bank", BANK["question"], "A"),  # an opening other than "the answer is" before the text
     ],
 )
 def test_option_text_edge_cases(answer: str, question: str, label: str | None) -> None:
