@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
 from tiny_hf import build_tiny_model_dir
 from verl.trainer.ppo.reward import resolve_reward_manager_cls
 from verl.trainer.ppo.utils import need_critic, need_reference_policy
@@ -175,8 +176,8 @@ def test_paper_profile_validates_and_loads(model_dir: Path):
     actor = omega_conf_to_dataclass(config.actor_rollout_ref.actor)
     algorithm = omega_conf_to_dataclass(config.algorithm)
     assert actor.loss_agg_mode == "seq-mean-token-mean" and algorithm.filter_groups.enable
-    check_verl_settings(config)
-    pasr = load_pasr_config(config)
+    check_launch_settings(config)
+    pasr = check_job_config(config)
     judge = JudgeConfig(**pasr.judge)
     assert (judge.scale, judge.temperature, judge.url) == ("graded", 0.2, "http://judge.example:8000/v1")
     assert pasr.reward.baseline == "paired" and pasr.reward.score_invalid_format
@@ -241,6 +242,7 @@ def test_pasr_section_mirrors_the_dataclasses():
         ("pasr.reward.refine_win=true", "pasr.reward.refine_win=True must be of type float"),
         ("pasr.reward.min_baseline_samples=0", "pasr.reward: min_baseline_samples must be >= 1"),
         ("pasr.judge.max_concurrency=0", "pasr.judge: JudgeConfig.max_concurrency must be an integer >= 1"),
+        ("pasr.scorer=fallback", "scorer=fallback needs a judge"),
     ],
 )
 def test_bad_pasr_settings_fail_loudly(override: str, message: str):

@@ -273,6 +273,24 @@ def test_generation_errors_stop_the_run_and_keep_records(tmp_path, data_dir, cap
     assert "HTTP 400" in err and "rerun the same command to resume" in err
 
 
+def test_fallback_scorer_judges_unresolved_rule_answers_and_counts_them(tmp_path, data_dir, capsys):
+    with serve(policy_server) as policy, serve(judge_server(failing=False)) as judge:
+        args = api_args(data_dir, tmp_path, policy.url, "--tasks", "gsm8k", "--scorer", "fallback")
+        assert evaluate.main(args) == 1  # no judge configured
+        assert "scorer 'fallback'" in capsys.readouterr().err and policy.received == 0
+        assert evaluate.main([*args, "--judge-url", judge.url, "--judge-model", "judge"]) == 0
+        assert judge.received == 2  # the two answers without a number ("some text")
+    gsm8k = read_jsonl(tmp_path / "records.jsonl")
+    assert [(r["acc"], r["scorer"], r["rule_unresolved"]) for r in gsm8k] == [
+        (1.0, "rule", False),
+        (1.0, "judge", True),
+        (1.0, "judge", True),
+    ]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert (results["tasks"]["gsm8k"]["rule_unresolved"], results["average"]["rule_fallbacks"]) == (2, 2)
+    assert "no single answer in 2 response(s): 2 judged instead" in (tmp_path / "results.md").read_text()
+
+
 # --- the paper's protocol on the paper's ten subsets ------------------------------------------------
 
 PAPER_SETS = Path(os.environ.get("PASR_PAPER_EVAL_SETS") or DATA.parents[2] / "shared" / "paper_eval_sets")

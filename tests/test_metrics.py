@@ -26,6 +26,8 @@ KEYS = {
     "judge/latency_p95_s",
     "judge/max_in_flight",
     *(f"judge/failures/{kind}" for kind in FAILURE_KINDS),
+    "rule_unresolved",
+    "rule_fallbacks",
 }
 
 
@@ -49,6 +51,7 @@ def rec(**fields) -> dict:
 #   format ok: 7 of 10; acc: 1,1,0,1,1 | 1,0,0.5,(failed),0 -> 5.5 over 9 scored
 #   bonus: +1 +1 -1 -0.5 +0 -> 0.5 over 10; neutralized: 2 of 10
 #   judge failures: 1 policy + 1 standard; judge verdicts shared: 1 policy + 1 standard
+#   rule found no single answer: 2 policy + 1 standard, of which 1 policy + 1 standard judged instead
 BATCH = [
     rec(is_refine=True, acc=1.0, refine_bonus=1.0, refine_outcome="win"),
     rec(is_refine=True, acc=1.0, refine_bonus=1.0, refine_outcome="win", format_ok=False),
@@ -56,11 +59,11 @@ BATCH = [
     rec(is_refine=True, acc=1.0, refine_bonus=-0.5, refine_outcome="tie"),
     rec(is_refine=True, acc=1.0, baseline_source="none"),
     rec(acc=1.0, judge_deduplicated=True),
-    rec(acc=0.0, format_ok=False),
-    rec(acc=0.5, format_ok=False),
+    rec(acc=0.0, format_ok=False, rule_unresolved=True, scorer="rule"),
+    rec(acc=0.5, format_ok=False, rule_unresolved=True, scorer="judge"),
     rec(acc=None, judge_failed=True, neutralized=True),
     rec(acc=0.0, neutralized=True),
-    rec(role="standard", acc=1.0, format_ok=None, judge_failed=False, judge_deduplicated=True),
+    rec(role="standard", acc=1.0, format_ok=None, judge_deduplicated=True, rule_unresolved=True, scorer="judge"),
     rec(role=Role.STANDARD, acc=None, format_ok=None, judge_failed=True),
 ]
 EXPECTED = {
@@ -75,6 +78,8 @@ EXPECTED = {
     "neutralized_rate": 2 / 10,
     "judge_failures": 2.0,
     "judge/deduplicated": 2.0,
+    "rule_unresolved": 3.0,
+    "rule_fallbacks": 2.0,
 } | {key: 0.0 for key in KEYS if key.startswith("judge/") and key != "judge/deduplicated"}
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from recipe.pasr.reward import RewardConfig, Role, sample_record
+from recipe.pasr.metrics import summarize
+from recipe.pasr.reward import RewardConfig, Role, result_record, sample_record, score_group
 from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
 from recipe.pasr.tasks import TaskType, UnknownDataSource, resolve_task
 
@@ -118,6 +119,8 @@ RULE_CASES = [
         "18",
     ),
     ("standard-empty", request("  \n", role=Role.STANDARD), None, False, 0, 0.0, "none", None),
+    ("standard-after-think", request("</think> 18", role=Role.STANDARD), None, False, 0, 1.0, "rule", "18"),
+    ("standard-only-think", request("</think>", role=Role.STANDARD), None, False, 0, 0.0, "none", None),
     # a chat template that pre-opened <think>
     (
         "prompt-tail",
@@ -337,3 +340,142 @@ def test_standard_response_from_a_thinking_model_is_scored_after_its_reasoning()
     request = ScoreRequest("<think> maybe 18 </think> The answer is 12.", "#### 12", "gsm8k", role=Role.STANDARD)
     sample, _ = scorer.score_rule(request)
     assert sample.answer == "The answer is 12." and sample.acc == 1.0
+
+
+# --- unresolved rule answers and the judge fallback -------------------------------------------------
+
+MMLU_Q = "Which?\nA. one\nB. two\nC. three\nD. four"
+UNRESOLVED = [
+    # (id, request): answers whose rule finds no single answer
+    ("gsm8k-words", request("<think>t</think><answer>eighteen</answer>")),
+    ("mmlu-two-letters", request("<think>t</think><answer>A or B</answer>", "mmlu", "B", question=MMLU_Q)),
+    ("winogrande-both", request("<think>t</think><answer>Sarah or Maria</answer>", "winogrande", "2", question=WINO_Q)),
+    ("math-unparseable", request("<think>t</think><answer>\\boxed{}</answer>", "math", "5")),
+    ("standard", request("It is eighteen.", role=Role.STANDARD)),
+]
+
+
+@pytest.mark.parametrize("req", [case[1] for case in UNRESOLVED], ids=[case[0] for case in UNRESOLVED])
+async def test_fallback_mode_judges_what_the_rule_cannot_resolve(req: ScoreRequest) -> None:
+    judge = FakeJudge(Verdict(0.75, deduplicated=True))
+    sample, _ = await SampleScorer(RewardConfig(), ScorerMode.FALLBACK, judge=judge).score(req)
+    task = resolve_task(req.data_source)
+    assert judge.calls == [
+        {"task_type": task.task_type, "question": req.question, "reference": req.ground_truth, "answer": sample.answer}
+    ]
+    assert (sample.acc, sample.scorer, sample.rule_unresolved, sample.extracted) == (0.75, "judge", True, None)
+    assert sample.judge_deduplicated and not sample.judge_failed
+    assert sample_record(sample)["rule_unresolved"] is True
+
+
+@pytest.mark.parametrize("req", [case[1] for case in UNRESOLVED], ids=[case[0] for case in UNRESOLVED])
+@pytest.mark.parametrize("mode", [ScorerMode.AUTO, ScorerMode.RULE])
+async def test_without_fallback_an_unresolved_answer_scores_0_and_is_counted(mode: ScorerMode, req: ScoreRequest):
+    judge = FakeJudge()
+    sample, _ = await SampleScorer(RewardConfig(missing_answer_acc=0.5), mode, judge=judge).score(req)
+    assert judge.calls == []
+    assert (sample.acc, sample.scorer, sample.rule_unresolved) == (0.0, "rule", True)
+
+
+@pytest.mark.parametrize(
+    "req",
+    [
+        request("<think>t</think><answer>27</answer>"),  # resolved, wrong
+        request("<think>t</think><answer>18</answer>"),  # resolved, right
+        request("The answer is eighteen."),  # no answer at all: missing_answer_acc, never judged
+        request("<think>t</think><answer>Maria</answer>", "winogrande", "2", question=WINO_Q),
+    ],
+)
+async def test_fallback_mode_leaves_resolved_and_missing_answers_alone(req: ScoreRequest) -> None:
+    judge = FakeJudge()
+    scorer = SampleScorer(RewardConfig(missing_answer_acc=0.5), ScorerMode.FALLBACK, judge=judge)
+    sample, _ = await scorer.score(req)
+    expected, _ = SampleScorer(RewardConfig(missing_answer_acc=0.5), ScorerMode.RULE).score_rule(req)
+    assert judge.calls == [] and not sample.rule_unresolved and not scorer.falls_back(sample)
+    assert sample == expected
+
+
+def test_score_rule_never_calls_the_judge_and_says_what_falls_back() -> None:
+    judge = FakeJudge()
+    scorer = SampleScorer(RewardConfig(), ScorerMode.FALLBACK, judge=judge)
+    sample, _ = scorer.score_rule(request("<think>t</think><answer>eighteen</answer>"))
+    assert (sample.acc, sample.scorer, sample.rule_unresolved) == (0.0, "rule", True)
+    assert scorer.falls_back(sample) and judge.calls == []
+    assert not SampleScorer(RewardConfig(), ScorerMode.AUTO, judge=judge).falls_back(sample)
+
+
+async def test_judge_unresolved_is_a_no_op_outside_fallback_mode() -> None:
+    judge = FakeJudge()
+    req = request("<think>t</think><answer>eighteen</answer>")
+    scorer = SampleScorer(RewardConfig(), ScorerMode.AUTO, judge=judge)
+    sample, _ = scorer.score_rule(req)
+    await scorer.judge_unresolved(sample, req)
+    assert judge.calls == [] and (sample.acc, sample.scorer) == (0.0, "rule")
+
+
+async def test_fallback_follows_the_judge_target() -> None:
+    judge = FakeJudge()
+    response = "<think>9*2</think><answer>eighteen</answer>"
+    scorer = SampleScorer(RewardConfig(), ScorerMode.FALLBACK, judge=judge, judge_target=JudgeTarget.RESPONSE)
+    await scorer.score(request(response))
+    await scorer.score(request("<think>9*2</think> eighteen", role=Role.STANDARD))
+    assert [call["answer"] for call in judge.calls] == [response, "eighteen"]  # a standard response: after </think>
+
+
+async def test_a_failed_fallback_is_a_judge_failure() -> None:
+    judge = FakeJudge(Verdict(None, failed=True, error="timeout"))
+    sample, _ = await SampleScorer(RewardConfig(), "fallback", judge=judge).score(
+        request("<think>t</think><answer>eighteen</answer>")
+    )
+    assert (sample.acc, sample.judge_failed, sample.judge_error, sample.scorer) == (None, True, "timeout", "judge")
+    assert sample.rule_unresolved
+
+
+def test_fallback_mode_needs_a_judge() -> None:
+    with pytest.raises(ScorerSetupError, match=r"'fallback'.*configure a judge"):
+        SampleScorer(RewardConfig(), ScorerMode.FALLBACK)
+    assert ScorerMode("fallback") is ScorerMode.FALLBACK
+
+
+async def test_rule_counts_reach_the_run_metrics() -> None:
+    """Per response ``rule_unresolved`` (+ ``scorer``) in the record; per run ``rule_unresolved``/``rule_fallbacks``."""
+    judge = FakeJudge(Verdict(1.0))
+    fallback = SampleScorer(RewardConfig(), ScorerMode.FALLBACK, judge=judge)
+    auto = SampleScorer(RewardConfig(), ScorerMode.AUTO, judge=judge)
+    unresolved = request("<think>t</think><answer>eighteen</answer>")
+    samples = [
+        (await fallback.score(unresolved))[0],
+        (await fallback.score(request("eighteen", role=Role.STANDARD)))[0],
+        (await fallback.score(request("<think>t</think><answer>18</answer>")))[0],
+        (await auto.score(unresolved))[0],
+    ]
+    records = [result_record(s, r) for s, r in zip(samples, score_group(samples, RewardConfig()), strict=True)]
+    assert [(r["rule_unresolved"], r["scorer"]) for r in records] == [
+        (True, "judge"),
+        (True, "judge"),
+        (False, "rule"),
+        (True, "rule"),
+    ]
+    metrics = summarize(records)
+    assert (metrics["pasr/rule_unresolved"], metrics["pasr/rule_fallbacks"]) == (3.0, 2.0)
+
+
+def test_a_rule_reads_the_answer_even_when_the_judge_reads_the_whole_response() -> None:
+    # Before: with judge_target=response the GSM8K rule read the whole response (and its boxed draft).
+    scorer = SampleScorer(RewardConfig(), judge=FakeJudge(), judge_target=JudgeTarget.RESPONSE)
+    sample, _ = scorer.score_rule(request("<think>draft \\boxed{27}, no: 9*2</think><answer>18</answer>"))
+    assert (sample.acc, sample.extracted) == (1.0, "18")
+
+
+def test_mode_and_target_values_are_the_config_strings() -> None:
+    # Configs (pasr.scorer, pasr.judge_target), CLI flags and stored run settings spell these.
+    assert [str(mode) for mode in ScorerMode] == ["auto", "rule", "judge", "fallback"]
+    assert [str(target) for target in JudgeTarget] == ["answer", "response"]
+
+
+async def test_a_request_without_a_question_sends_an_empty_one() -> None:
+    judge = FakeJudge()
+    await SampleScorer(RewardConfig(), judge=judge).score(
+        ScoreRequest("<think>t</think><answer>A.</answer>", "S.", "xsum")
+    )
+    assert judge.calls[0]["question"] == ""

@@ -222,6 +222,7 @@ def test_a_record_the_scorer_cannot_handle_is_named(tmp_path: Path, capsys, flag
         ["--input", "/nonexistent.jsonl", "--output", "out.jsonl"],
         ["--demo", "--input", "x"],
         ["--scorer", "judge", "--input", "{input}", "--output", "out.jsonl"],
+        ["--scorer", "fallback", "--input", "{input}", "--output", "out.jsonl"],  # needs a judge
         ["--judge-url", "http://127.0.0.1:1/v1", "--input", "{input}", "--output", "out.jsonl"],
         ["--judge-failure-max-rate", "2", "--demo"],
     ],
@@ -369,3 +370,24 @@ def test_scaling_benchmark_smoke():
     tail = dict(line.split("=", 1) for line in done.stdout.strip().splitlines()[-2:])
     assert set(tail) == {"cli_time_ratio_80_vs_40", "cli_peak_rss_ratio_80_vs_40"}
     assert all(float(value) > 0 for value in tail.values())
+
+
+@pytest.mark.parametrize(("scorer", "judged"), [("fallback", 2), ("auto", 0)])
+def test_fallback_scorer_sends_unresolved_rule_answers_to_the_judge(
+    tmp_path: Path, judge_server: FakeJudgeServer, capsys, scorer: str, judged: int
+):
+    rows = [
+        record("a", "plain_right", 0),
+        {**record("a", "plain_right", 1), "response": pasr_response("twelve, right")},  # no number
+        {**record("a", "plain_right", 2), "response": pasr_response("eleven or thirteen")},
+        drop_record("b", 0, "right: Smith"),  # a judged task: not a fallback
+    ]
+    code, output = run(tmp_path, rows, *judge_flags(judge_server, "--scorer", scorer))
+    out = [json.loads(line) for line in output.read_text().splitlines()]
+    assert code == 0 and len(judge_server.requests) == 1 + judged
+    assert [(row["rule_unresolved"], row["scorer"], row["acc"]) for row in out[:3]] == [
+        (False, "rule", 1.0),
+        (True, "judge" if judged else "rule", 1.0 if judged else 0.0),
+        (True, "judge" if judged else "rule", 0.0),
+    ]
+    assert f"rule unresolved   2  (no single answer found; rule_fallbacks: {judged} judged" in capsys.readouterr().err

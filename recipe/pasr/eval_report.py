@@ -7,7 +7,9 @@ Metrics per task, over the records of a run (one record per question and sample)
 * ``tokens``: mean generated tokens per record (both turns for self-refine);
 * ``refine_rate`` and ``format_ok_rate`` (PASR mode only), from :class:`recipe.pasr.metrics.RefineStats`,
   the definition the training logger uses;
-* ``truncated_rate``: records cut at the token limit.
+* ``truncated_rate``: records cut at the token limit;
+* ``rule_unresolved``: responses whose rule scorer found no single answer, and of those
+  ``rule_fallbacks``: the ones the judge scored instead (scorer ``fallback``); the others scored 0.
 
 Averages are macro averages over tasks, as the paper reports them. The comparison headlines what the
 paper does: the relative change in mean response tokens and the change in accuracy (points).
@@ -37,7 +39,7 @@ def task_metrics(records: Sequence[Record]) -> dict[str, Any]:
     scored = [float(r["acc"]) for r in records if r.get("acc") is not None]
     policy = [r for r in records if r.get("role") == "policy"]
     stats = RefineStats()
-    for record in policy:
+    for record in records:  # standard-role records only count towards failures and rule counts
         stats.add(record)
     rates = stats.as_metrics(prefix="")
     initial = [float(r["initial"]["acc"]) for r in records if r.get("initial") and r["initial"].get("acc") is not None]
@@ -46,6 +48,8 @@ def task_metrics(records: Sequence[Record]) -> dict[str, Any]:
         "scored": len(scored),
         "acc": _mean(scored),
         "judge_failures": sum(bool(r.get("judge_failed")) for r in records),
+        "rule_unresolved": stats.rule_unresolved,
+        "rule_fallbacks": stats.rule_fallbacks,
         "tokens": _mean([float(r["tokens"]) for r in records]),
         "truncated_rate": _mean([float(r["finish_reason"] == "length") for r in records]),
         "refine_rate": rates["refine_rate"] if policy else None,
@@ -61,6 +65,8 @@ def average(per_task: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         values = [m[key] for m in per_task.values() if m.get(key) is not None]
         result[key] = _mean(values)
     result["judge_failures"] = sum(m["judge_failures"] for m in per_task.values())
+    for key in ("rule_unresolved", "rule_fallbacks"):  # absent from runs stored before they were counted
+        result[key] = sum(m.get(key, 0) for m in per_task.values())
     return result
 
 
@@ -107,6 +113,12 @@ def results_markdown(results: Mapping[str, Any]) -> str:
     ]
     if results["average"]["judge_failures"]:
         lines.append("Judge failures remain: rerun the same command to re-score them (generations are kept).")
+    unresolved = results["average"]["rule_unresolved"]
+    if unresolved:
+        lines.append(
+            f"Rule scorers found no single answer in {unresolved} response(s): "
+            f"{results['average']['rule_fallbacks']} judged instead (rule_fallbacks), the rest scored 0."
+        )
     for name, reason in results.get("skipped_tasks", {}).items():
         lines.append(f"Skipped {name}: {reason}.")
     return "\n".join(lines) + "\n"

@@ -282,6 +282,7 @@ class Scorer:
             sample, parsed = await self.sample_scorer.score(request)
         else:
             sample, parsed = self.sample_scorer.score_rule(request)
+            await self.sample_scorer.judge_unresolved(sample, request)  # scorer "fallback" only
         fields = result_record(sample, score_group([sample], self.config)[0])
         fields["refine_positions"] = parsed.refine_positions() if parsed is not None else []
         return fields
@@ -611,7 +612,10 @@ def run_main(args: argparse.Namespace) -> int:
         judge = judge_from_args(args)
     except ValueError as exc:
         raise RunError(str(exc)) from None
-    scorer = Scorer(ScorerMode(args.scorer), judge, args.score_invalid_format, judge_target, args.protocol)
+    try:
+        scorer = Scorer(ScorerMode(args.scorer), judge, args.score_invalid_format, judge_target, args.protocol)
+    except ScorerSetupError as exc:
+        raise RunError(f"{exc} (--judge-url and --judge-model)") from None
     tasks, skipped = _scorable_tasks(scorer, args.tasks, args.skip_judged_tasks)
 
     async def main() -> dict[str, Any]:
@@ -723,7 +727,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--scorer",
         choices=[m.value for m in ScorerMode],
         default="auto",
-        help="auto: rules where verifiable, the judge otherwise",
+        help="auto: rules where verifiable, the judge otherwise; fallback: also the judge where a rule finds no "
+        "single answer",
     )
     add_judge_arguments(score)
     score.add_argument(

@@ -4,9 +4,11 @@ One definition serves the training logger (``pasr/*`` per step), the offline CLI
 evaluation tables. Input records are plain dicts with the keys the reward writes
 (``reward_extra_info`` in verl, output lines of ``recipe.pasr.score``): ``role``, ``is_refine``,
 ``format_ok``, ``acc``, ``judge_failed``, ``refine_bonus``, ``refine_outcome``, ``baseline_source``,
-``neutralized``, and the judge request telemetry (``judge_attempts``, ``judge_failure_kind``,
-``judge_started_at``, ``judge_latency_s``). Standard-prompt (baseline) responses count only towards
-``judge_failures`` and the ``judge/*`` request metrics.
+``neutralized``, ``rule_unresolved``, ``scorer``, and the judge request telemetry (``judge_attempts``,
+``judge_failure_kind``, ``judge_started_at``, ``judge_latency_s``). Standard-prompt (baseline) responses
+count only towards ``judge_failures``, the ``judge/*`` request metrics and the rule counts
+(``rule_unresolved``: the rule found no single answer; ``rule_fallbacks``: of those, the ones the judge
+scored instead).
 """
 
 from __future__ import annotations
@@ -43,10 +45,15 @@ class RefineStats:
     judge_retries: int = 0
     judge_failures_by_kind: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAILURE_KINDS, 0))
     judge_spans: list[tuple[float, float]] = field(default_factory=list)  # (start, latency) per request sent
+    rule_unresolved: int = 0
+    rule_fallbacks: int = 0
 
     def add(self, record: Mapping[str, Any]) -> None:
         if record.get("judge_failed"):
             self.judge_failures += 1
+        if record.get("rule_unresolved"):
+            self.rule_unresolved += 1
+            self.rule_fallbacks += record.get("scorer") == "judge"
         self.judge_deduplicated += bool(record.get("judge_deduplicated"))
         self._add_judge_request(record)
         if record.get("role", "policy") == "standard":
@@ -127,6 +134,8 @@ class RefineStats:
             "neutralized_rate": rate(self.neutralized, self.responses),
             "judge_failures": float(self.judge_failures),
             "judge/deduplicated": float(self.judge_deduplicated),
+            "rule_unresolved": float(self.rule_unresolved),
+            "rule_fallbacks": float(self.rule_fallbacks),
             **self.judge_metrics(),
         }
         return {prefix + key: value for key, value in values.items()}

@@ -113,6 +113,8 @@ class SampleScore:
     judge_started_at: float | None = None
     judge_latency_s: float | None = None
     scorer: str = "rule"  # rule | judge | none (no answer to score)
+    # The task's rule found no single answer in it (then judged under scorer "fallback", else acc 0).
+    rule_unresolved: bool = False
     baseline_acc: float | None = None  # a precomputed baseline from the data, if any
 
 

@@ -37,7 +37,7 @@ import math
 import os
 import sys
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from importlib.resources import as_file, files
@@ -217,11 +217,7 @@ class GroupedScorer:
 
     async def add(self, record: Record) -> None:
         if record.judged:
-            slot = self._hold(record)
-            task = asyncio.ensure_future(self.scorer.score(record.request))
-            self._in_flight.add(task)
-            task.add_done_callback(partial(self._judged, slot))
-            await asyncio.sleep(0)  # let the request go out now, not when the reader next waits
+            await self._submit(self._hold(record), self.scorer.score(record.request))
         else:
             try:
                 sample, _ = self.scorer.score_rule(record.request)
@@ -232,8 +228,22 @@ class GroupedScorer:
                 self.on_skip(error)
                 self._count_down(record.group)
             else:
-                self._scored(self._hold(record), sample)
+                slot = self._hold(record)
+                if self.scorer.falls_back(sample):  # scorer "fallback": the rule found no single answer
+                    await self._submit(slot, self._judge_unresolved(sample, record.request))
+                else:
+                    self._scored(slot, sample)
         await self._wait_for_judge(everything=False)
+
+    async def _submit(self, slot: _Slot, scoring: Coroutine[Any, Any, tuple[SampleScore, Any]]) -> None:
+        task = asyncio.ensure_future(scoring)
+        self._in_flight.add(task)
+        task.add_done_callback(partial(self._judged, slot))
+        await asyncio.sleep(0)  # let the request go out now, not when the reader next waits
+
+    async def _judge_unresolved(self, sample: SampleScore, request: ScoreRequest) -> tuple[SampleScore, None]:
+        await self.scorer.judge_unresolved(sample, request)
+        return sample, None
 
     async def finish(self) -> None:
         """Wait for the judge replies still out; every group must be complete afterwards."""
@@ -327,6 +337,8 @@ class Summary:
                 f"({self.no_answer} without an extractable answer, scored {self.missing_answer_acc:g})",
                 f"  judge failures    {s.judge_failures}  ({s.neutralized} responses neutralised)",
                 f"  judge deduplicated {s.judge_deduplicated}  (verdicts shared between identical answers)",
+                f"  rule unresolved   {s.rule_unresolved}  (no single answer found; rule_fallbacks: "
+                f"{s.rule_fallbacks} judged instead, the rest scored 0)",
                 f"  skipped lines     {self.skipped_lines}",
             ]
         )
@@ -471,7 +483,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--demo", action="store_true", help="score a small bundled example set and print a table")
     parser.add_argument(
-        "--scorer", choices=list(ScorerMode), default=ScorerMode.AUTO, help="auto: rule where one exists"
+        "--scorer",
+        choices=list(ScorerMode),
+        default=ScorerMode.AUTO,
+        help="auto: rule where one exists; fallback: also the judge where the rule finds no single answer",
     )
     parser.add_argument(
         "--baseline", choices=list(BaselineMode), default=BaselineMode.IN_GROUP, help="what refinement is compared to"
@@ -503,8 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _judge_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> JudgeClient | None:
     if args.scorer == ScorerMode.RULE:
         return None
-    if args.scorer == ScorerMode.JUDGE and not args.judge_url:
-        parser.error("--scorer judge needs --judge-url and --judge-model")
+    if args.scorer in (ScorerMode.JUDGE, ScorerMode.FALLBACK) and not args.judge_url:
+        parser.error(f"--scorer {args.scorer} needs --judge-url and --judge-model")
     try:
         return judge_from_args(args)
     except ValueError as exc:

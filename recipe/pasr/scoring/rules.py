@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from math_verify import parse as mv_parse
 from math_verify import verify as mv_verify
@@ -30,9 +31,11 @@ class RuleResult:
 
 # Commas only as thousands separators: "1,000,000" is one number, "1,2,3" is three.
 _NUMBER = re.compile(r"-?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d)|-?\$?\.\d+")
+# An exponent is part of a unit ("5 m^2", "cm^{3}"), never the answer.
+_EXPONENT = re.compile(r"\^\s*(?:\{[^{}]*\}|-?\d+)")
 _BOXED = re.compile(r"\\boxed\s*\{")
-# LaTeX thousands separators between digits (``18{,}000``, ``18\,000``) and the ``\!`` spacing MATH uses.
-_LATEX_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|\\,|\\ |\u2009|\u202f)(?=\d{3})")
+# Thousands separators between digits: LaTeX ``18{,}000`` and ``18\,000``, thin and no-break spaces.
+_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|\\,|\\ |\u2009|\u202f|\u00a0)(?=\d{3}(?!\d))")
 _LATEX_NEG_SPACE = re.compile(r"\\!")
 
 
@@ -53,21 +56,17 @@ def last_boxed(text: str) -> str | None:
     return None
 
 
-def _to_number(token: str) -> float | None:
-    cleaned = token.replace(",", "").replace("$", "")
-    try:
-        return float(cleaned)
-    except ValueError:
-        return None
+def _plain_number(token: str) -> str:
+    return token.replace(",", "").replace("$", "")
 
 
 def _normalise_numbers(text: str) -> str:
     text = _LATEX_NEG_SPACE.sub("", text).replace("\u2212", "-")  # U+2212 is the typographic minus
-    return _LATEX_THOUSANDS.sub(",", text)
+    return _THOUSANDS.sub(",", text)
 
 
 def _last_number(text: str) -> str | None:
-    matches = _NUMBER.findall(_normalise_numbers(text))
+    matches = _NUMBER.findall(_EXPONENT.sub(" ", _normalise_numbers(text)))
     return matches[-1] if matches else None
 
 
@@ -78,17 +77,21 @@ def gsm8k_reference(ground_truth: str) -> str:
 
 
 def score_gsm8k(answer: str, ground_truth: str, question: str = "") -> RuleResult:
-    """Final number of the answer (a boxed number wins) against the ``#### N`` reference."""
-    reference = _to_number(gsm8k_reference(ground_truth).rstrip("."))
-    if reference is None:
-        raise ValueError(f"GSM8K reference has no final number: {ground_truth[-80:]!r}")
+    """Final number of the answer (a boxed number wins) against the ``#### N`` reference, compared exactly.
+
+    Exactly, not within a tolerance: GSM8K answers are integers or short decimals, and 2000001 is not
+    2000000. Units, currency signs and thousands separators around the number do not matter.
+    """
+    try:
+        reference = Fraction(_plain_number(_normalise_numbers(gsm8k_reference(ground_truth))))  # "18." is 18
+    except ValueError:
+        raise ValueError(f"GSM8K reference has no final number: {ground_truth[-80:]!r}") from None
     boxed = last_boxed(answer)
     token = _last_number(boxed if boxed is not None else answer)
     if token is None:
         return RuleResult(0.0, None)
-    value = _to_number(token)
-    correct = value is not None and abs(value - reference) <= 1e-6 * max(1.0, abs(reference))
-    return RuleResult(float(correct), token.replace(",", "").replace("$", ""))
+    value = _plain_number(token)
+    return RuleResult(float(Fraction(value) == reference), value)
 
 
 # --- math (math-verify) --------------------------------------------------------------------------
@@ -151,26 +154,50 @@ LETTER_LABELS = "ABCDE"
 NUMBER_LABELS = "12345"  # a few ARC-Challenge questions number their options 1-4
 
 
+# What introduces a chosen option: "the answer is", "Answer:", "I choose", "I'd go with", "we pick"
+# (a verb without its subject is too often part of an option's text: "Pick one day a year ...").
+_CHOSEN_BY = (
+    r"(?i:\banswer\b(?:\s+(?:is|would\s+be|should\s+be|must\s+be))?\s*[:=]?"
+    r"|\b(?:i|we)(?:'d|'ll|\s+would|\s+will)?\s+(?:choose|chose|pick|picked|select|selected|go\s+with))"
+)
+# The same phrase opening the answer, with what may precede it ("So the final answer is", "I choose").
+_OPENING = re.compile(
+    r"^\s*(?:(?:so|thus|therefore|hence)\b[\s,]*)?(?:the\s+)?(?:(?:final|correct|best|right)\s+)?"
+    r"(?:answer|option|choice)\b(?:\s+(?:is|would\s+be|should\s+be|must\s+be))?\s*[:=]?\s*"
+    r"|^\s*i\s+(?:would\s+|will\s+)?(?:choose|pick|select|go\s+with)\b[\s:]*",
+    re.IGNORECASE,
+)
+_CHOSEN = re.compile(_CHOSEN_BY)
+_ARTICLE = re.compile(r"^(?:a|an|the)\s+")  # applied to normalised text
+
+
 @dataclass(frozen=True, slots=True)
 class _ChoicePatterns:
-    bare: re.Pattern[str]  # "B", "(B)", "B.", "B)"
-    leading: re.Pattern[str]  # "B. text", "(B) text", "B: text", or "B" alone on the first line
-    answer_stated: re.Pattern[str]  # "Answer: B", "the answer is (B)", "final answer: option B"
+    bare: re.Pattern[str]  # "B", "(b)", "B.", "B)": the whole answer, any case
+    leading: re.Pattern[str]  # "B. text", "(B) text", "B: text", "A, since ...", or "B" alone on the first line
+    answer_stated: re.Pattern[str]  # "Answer: B", "the answer is (B)", "final answer: option B", "I choose B"
     option_stated: re.Pattern[str]  # "Option B", "choice (B)"
+    marked: re.Pattern[str]  # "(C)", "**C**", "*C*", "__C__" anywhere in the text
     option_line: re.Pattern[str]  # option lines of a question: "A: text", "A. text", "A) text", "(A) text"
 
 
 def _choice_patterns(labels: str) -> _ChoicePatterns:
-    # Labels are matched case-sensitively: in "the answer is a dog" the "a" is not option A.
+    # Outside a whole-answer label, labels are matched case-sensitively: in "the answer is a dog" the
+    # "a" is not option A.
     label = f"([{re.escape(labels)}])"
     end = r"(?!\w|\.\d)"
+    # Not the start of a list of labels ("A, B and C are wrong").
+    not_a_list = rf"(?![(\[]?[{re.escape(labels)}][)\]]?\s*(?:,|or\b|and\b))"
     return _ChoicePatterns(
-        bare=re.compile(rf"^\s*[(\[]?{label}[)\]]?\s*[.:)]?\s*$"),
-        leading=re.compile(rf"^\s*[(\[]?{label}(?:\s*[.:)]\s+\S|[)\]]?\s*[.:]?[ \t]*\n)"),
-        answer_stated=re.compile(
-            rf"(?i:\banswer)(?:\s*(?i:is|:|=))*\s*(?i:option\s*|choice\s*)?[(\[]?\s*{label}\s*[)\]]?{end}"
+        bare=re.compile(rf"^\s*[(\[]?((?i:[{re.escape(labels)}]))[)\]]?\s*[.:)!]?\s*$"),
+        leading=re.compile(
+            rf"^\s*[(\[]?{label}(?:\s*[.:),;\u2013\u2014-]\s+{not_a_list}\S"
+            r"|\s+(?:because|since|as|is\s+(?:correct|right|the\s+answer))\b"
+            rf"|[)\]]?\s*[.:]?[ \t]*\n)"
         ),
+        answer_stated=re.compile(rf"{_CHOSEN_BY}\s*(?i:option\s*|choice\s*)?[(\[]?\s*{label}\s*[)\]]?{end}"),
         option_stated=re.compile(rf"(?i:\b(?:option|choice))\s*(?i:is|:)?\s*[(\[]?\s*{label}\s*[)\]]?{end}"),
+        marked=re.compile(rf"\(\s*{label}\s*\)|(\*\*|__|\*)\s*{label}\s*[.:)]?\s*\2"),
         option_line=re.compile(rf"^[ \t]*\(?{label}[ \t]*[.:)][ \t]*(.+?)[ \t]*$", re.MULTILINE),
     )
 
@@ -199,32 +226,87 @@ def options_from_question(question: str, labels: str = LETTER_LABELS) -> dict[st
     return {label: text for label, text in _patterns_for(labels).option_line.findall(question)}
 
 
+def _label_in(raw: str, patterns: _ChoicePatterns) -> str | None:
+    """The label a text names, by the strongest phrasing found (see :func:`extract_choice`)."""
+    text = _undecorate(raw)
+    leading = patterns.leading.match(text)
+    if leading:
+        return leading.group(1)
+    stated = patterns.answer_stated.findall(text)
+    if stated:
+        return stated[-1]
+    for named in (
+        set(patterns.option_stated.findall(text)),
+        {paren or emphasised for paren, _, emphasised in patterns.marked.findall(raw)},
+    ):
+        if len(named) == 1:
+            return named.pop()
+    return None
+
+
+# Words, signed decimals and operators of an option's text: "10^-4 eV" -> "10 ^ -4 ev",
+# "(1+n*v)/(n-v)" -> "1 + n v / n - v" (emphasis stars are gone by then).
+_KEY_TOKEN = re.compile(r"-?\d+(?:\.\d+)*|[a-z0-9]+|[-+*/=<>^]")
+
+
+def _option_key(text: str) -> str:
+    """An option's text as compared with answers: case, punctuation and a leading article do not matter."""
+    return _ARTICLE.sub("", " ".join(_KEY_TOKEN.findall(text.lower().replace("\u2212", "-"))))
+
+
+def _exact_option(text: str, keys: dict[str, str]) -> str | None:
+    """The one option whose text is the whole answer ("bank", "The answer is bank.")."""
+    wanted = {_option_key(text), _option_key(_OPENING.sub("", text, count=1))} - {""}
+    exact = [label for label, key in keys.items() if key in wanted]
+    return exact[0] if len(exact) == 1 else None
+
+
+def _stated_option(text: str, keys: dict[str, str]) -> str | None:
+    """The option whose text opens what follows the last "the answer is" ("..., so the answer is a bank, as ...").
+
+    The whole rest of the text counts (an option's text may hold several sentences); the last such
+    phrase, as for a stated label: a response may change its mind.
+    """
+    stated = [match.end() for match in _CHOSEN.finditer(text)]
+    if not stated:
+        return None
+    rest = _option_key(text[stated[-1] :]) + " "
+    # The longest option text that opens the rest: "department store", not "department".
+    starts = {label: key for label, key in keys.items() if rest.startswith(key + " ")}
+    longest = max((len(key) for key in starts.values()), default=0)
+    found = [label for label, key in starts.items() if len(key) == longest]
+    return found[0] if len(found) == 1 else None
+
+
 def extract_choice(answer: str, question: str = "", labels: str = LETTER_LABELS) -> str | None:
     """The option label an answer selects, or None when it selects none unambiguously.
 
-    ``labels`` are the option labels in use (letters A-E by default; ``NUMBER_LABELS`` for
-    questions whose options are numbered).
+    In order, first in a ``\\boxed{}`` answer, then in the whole answer: the whole answer a label in
+    any case ("b", "(C)", "Answer: a"); the text of exactly one option as the whole answer; the text
+    of one option opening what follows "the answer is" (so "The answer is A volcano ..." is the
+    option of that text, not A); a label opening the answer ("B. text", "A, since B fails");
+    the last stated choice ("the answer is B", "I choose A because"); a single option named
+    ("Option B") or marked ("... so 10^-4 eV (C).", "**B**"). ``labels`` are the option labels in
+    use (letters A-E by default; ``NUMBER_LABELS`` for questions whose options are numbered).
     """
     patterns = _patterns_for(labels)
+    keys = {
+        label: _option_key(_undecorate(option)) for label, option in options_from_question(question, labels).items()
+    }
+    # An option whose text is empty or a label ("D: B") is never read as text after "the answer is".
+    stated_keys = {label: key for label, key in keys.items() if key and key.upper() not in labels}
     boxed = last_boxed(answer)
     candidates = [boxed] if boxed is not None else []
     candidates.append(answer)
     for raw in candidates:
         text = _undecorate(raw)
-        for pattern in (patterns.bare, patterns.leading):
-            match = pattern.match(text)
-            if match:
-                return match.group(1)
-        stated = patterns.answer_stated.findall(text)
-        if stated:
-            return stated[-1]
-        named = set(patterns.option_stated.findall(text))
-        if len(named) == 1:
-            return named.pop()
-    # The answer may be the option's text alone.
-    wanted = _normalise(_undecorate(answer))
-    matching = [label for label, text in options_from_question(question, labels).items() if _normalise(text) == wanted]
-    return matching[0] if len(matching) == 1 and wanted else None
+        bare = patterns.bare.match(_OPENING.sub("", text, count=1))
+        if bare:  # a label beats an option whose text is a label ("D: B")
+            return bare.group(1).upper()
+        label = _exact_option(text, keys) or _stated_option(text, stated_keys) or _label_in(raw, patterns)
+        if label is not None:
+            return label
+    return None
 
 
 def choice_reference(ground_truth: str) -> str:

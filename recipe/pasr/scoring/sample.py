@@ -21,6 +21,8 @@ class ScorerMode(StrEnum):
     AUTO = "auto"  # a rule where the task has one, the judge otherwise
     RULE = "rule"  # rules only; a task without a rule is an error
     JUDGE = "judge"  # the judge for every task
+    # As auto, and the judge also scores answers its task's rule finds no single answer in (needs a judge).
+    FALLBACK = "fallback"
 
 
 class JudgeTarget(StrEnum):
@@ -59,6 +61,8 @@ class SampleScorer:
         self.mode = ScorerMode(mode)
         self.judge = judge
         self.judge_target = JudgeTarget(judge_target)
+        if self.mode is ScorerMode.FALLBACK and judge is None:
+            raise ScorerSetupError("scorer 'fallback' hands unresolved rule answers to the judge: configure a judge")
 
     def uses_judge(self, task: Task) -> bool:
         """Whether ``task`` goes to the judge under this scorer's mode (raises if it cannot be scored)."""
@@ -90,27 +94,60 @@ class SampleScorer:
             answer=answer,
             baseline_acc=request.baseline_acc,
         )
-        judged = request.response if answer and self.judge_target is JudgeTarget.RESPONSE else answer
-        return sample, parsed, judged
+        return sample, parsed, self._judged_text(request, sample)
+
+    def _judged_text(self, request: ScoreRequest, sample: SampleScore) -> str | None:
+        if sample.answer and sample.role is Role.POLICY and self.judge_target is JudgeTarget.RESPONSE:
+            return request.response
+        return sample.answer
 
     def score_rule(self, request: ScoreRequest) -> tuple[SampleScore, ParsedResponse | None]:
-        """Synchronous scoring for tasks that go to a rule (raises if the task needs the judge)."""
+        """Synchronous scoring for tasks that go to a rule (raises if the task needs the judge).
+
+        Never calls the judge: in ``fallback`` mode follow it with :meth:`judge_unresolved` (or use
+        :meth:`score`, which does both).
+        """
         task = resolve_task(request.data_source)
         if self.uses_judge(task):
             raise ScorerSetupError(f"data_source {task.name!r} is judged; call score() instead")
-        sample, parsed, answer = self.prepare(request)
-        self._apply_rule(sample, task, request, answer)
+        sample, parsed, _ = self.prepare(request)
+        self._apply_rule(sample, task, request)
         return sample, parsed
 
     async def score(self, request: ScoreRequest) -> tuple[SampleScore, ParsedResponse | None]:
         """Score one response; rules run in a thread so judge requests keep flowing meanwhile."""
         task = resolve_task(request.data_source)
         if not self.uses_judge(task):
-            return await asyncio.get_running_loop().run_in_executor(None, self.score_rule, request)
+            sample, parsed = await asyncio.get_running_loop().run_in_executor(None, self.score_rule, request)
+            await self.judge_unresolved(sample, request)
+            return sample, parsed
         sample, parsed, judged = self.prepare(request)
         if judged is None:
             sample.acc, sample.scorer = self.config.missing_answer_acc, "none"
             return sample, parsed
+        await self._judge(sample, task, request, judged)
+        return sample, parsed
+
+    def falls_back(self, sample: SampleScore) -> bool:
+        """Whether a rule-scored sample still goes to the judge: ``fallback`` mode and no single answer found.
+
+        In other modes an unresolved answer keeps the rule's 0 (still counted: ``rule_unresolved``).
+        """
+        return sample.rule_unresolved and self.mode is ScorerMode.FALLBACK
+
+    async def judge_unresolved(self, sample: SampleScore, request: ScoreRequest) -> None:
+        """Let the judge score ``sample`` in place if :meth:`falls_back` says so (a no-op otherwise).
+
+        The sample keeps ``rule_unresolved`` and becomes a judged one (``scorer`` "judge"), so runs
+        count it among ``rule_fallbacks``.
+        """
+        if not self.falls_back(sample):
+            return
+        judged = self._judged_text(request, sample)
+        assert judged is not None  # an unresolved answer is a non-empty answer
+        await self._judge(sample, resolve_task(request.data_source), request, judged)
+
+    async def _judge(self, sample: SampleScore, task: Task, request: ScoreRequest, judged: str) -> None:
         assert self.judge is not None
         verdict = await self.judge.score(
             task_type=task.task_type, question=request.question, reference=request.ground_truth, answer=judged
@@ -124,12 +161,13 @@ class SampleScorer:
         sample.judge_failure_kind = verdict.failure_kind
         sample.judge_started_at = verdict.started_at
         sample.judge_latency_s = verdict.latency_s
-        return sample, parsed
 
-    def _apply_rule(self, sample: SampleScore, task: Task, request: ScoreRequest, answer: str | None) -> None:
-        if answer is None:
+    def _apply_rule(self, sample: SampleScore, task: Task, request: ScoreRequest) -> None:
+        # A rule reads the answer, whatever the judge target: numbers in the reasoning are not answers.
+        if sample.answer is None:
             sample.acc, sample.scorer = self.config.missing_answer_acc, "none"
             return
         assert task.rule is not None
-        result = RULES[task.rule](answer, str(request.ground_truth), request.question)
+        result = RULES[task.rule](sample.answer, str(request.ground_truth), request.question)
         sample.acc, sample.scorer, sample.extracted = result.acc, "rule", result.extracted
+        sample.rule_unresolved = result.extracted is None

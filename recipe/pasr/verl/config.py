@@ -72,8 +72,10 @@ class PasrConfig:
                 "pasr.judge_backend=external needs pasr.judge.url and pasr.judge.model "
                 "(the per-model recipes read them from $PASR_JUDGE_URL and $PASR_JUDGE_MODEL)"
             )
-        if self.judge_backend is JudgeBackend.NONE and self.scorer is ScorerMode.JUDGE:
-            raise PasrConfigError("pasr.scorer=judge needs a judge: set pasr.judge_backend to external or verl")
+        if self.judge_backend is JudgeBackend.NONE and self.scorer in (ScorerMode.JUDGE, ScorerMode.FALLBACK):
+            raise PasrConfigError(
+                f"pasr.scorer={self.scorer.value} needs a judge: set pasr.judge_backend to external or verl"
+            )
 
 
 def build_checked(cls: type, values: dict[str, Any], where: str) -> Any:
