@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recipe.pasr import exit_codes
 from recipe.pasr.data_prep.records import DropLog, RecordError, SourceRecord, read_records, require_str
 from recipe.pasr.data_prep.verl_rows import make_row, write_parquet
 from recipe.pasr.scoring.rules import LETTER_LABELS as LETTERS
@@ -349,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@exit_codes.quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

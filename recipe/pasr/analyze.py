@@ -33,6 +33,7 @@ from pathlib import Path
 from statistics import fmean, median
 from typing import Any
 
+from recipe.pasr import exit_codes
 from recipe.pasr.evaluate import RECORDS, load_records
 from recipe.pasr.metrics import RefineStats
 from recipe.pasr.response import REFINE_OPEN, parse_response
@@ -347,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@exit_codes.quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:

@@ -711,6 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@exit_codes.quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in ("run", "compare", "-h", "--help"):
