@@ -504,10 +504,11 @@ def plot(rows: Sequence[Row], population: Sequence[TaskType], path: Path) -> Non
             ax.set_xlabel("step")
             ax.grid(alpha=0.3)
         axes[i][0].set_ylabel("refine probability")
-    axes[0][-1].legend(fontsize=7, loc="center right")
+    # One legend to the right of all panels: inside a panel it covers the curves.
+    fig.legend(*axes[0][-1].get_legend_handles_labels(), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle("Learned refine probability per question type (mean over seeds, band: min-max)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # keeps the outside legend in the image
     plt.close(fig)
 
 
