@@ -347,6 +347,16 @@ def markdown(analysis: Mapping[str, Any]) -> str:
 
 
 def plot(analysis: Mapping[str, Any], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig = figure(analysis)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def figure(analysis: Mapping[str, Any]) -> Any:
+    """The four panels of ``analysis.png`` (a matplotlib Figure; tests check its layout)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -354,10 +364,11 @@ def plot(analysis: Mapping[str, Any], path: Path) -> Path:
     from matplotlib.ticker import MaxNLocator
 
     overall = analysis["tasks"].get(ALL)
-    figure, axes = plt.subplots(2, 2, figsize=(11, 8))
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     if overall is not None:
         axes[0, 0].hist(overall["positions"], bins=POSITION_BINS, range=(0, 1))
-        axes[0, 1].bar(list(FLIPS), [overall["flips"][name] for name in FLIPS])
+        # Two-line labels ("wrong →" over "right"): five long names side by side would overlap.
+        axes[0, 1].bar([name.replace("_to_", " →\n") for name in FLIPS], [overall["flips"][name] for name in FLIPS])
         axes[1, 0].hist(overall["lengths"], bins=20)
     for axis, ylabel in ((axes[0, 0], "refine blocks"), (axes[0, 1], "refining responses"), (axes[1, 0], "blocks")):
         axis.set_ylabel(ylabel)
@@ -365,7 +376,6 @@ def plot(analysis: Mapping[str, Any], path: Path) -> Path:
     axes[0, 0].set_title("where refinement starts (relative position in reasoning)")
     axes[0, 0].set_xlabel("position (0 = start of reasoning, 1 = end)")
     axes[0, 1].set_title("answer flips through refinement")
-    axes[0, 1].tick_params(axis="x", rotation=20)
     axes[1, 0].set_title("refine length (words)")
     axes[1, 0].set_xlabel("words per refine block")
     rates = axes[1, 1]
@@ -380,10 +390,8 @@ def plot(analysis: Mapping[str, Any], path: Path) -> Path:
         rates.invert_yaxis()
     rates.set_title("refine rate")
     rates.set_xlabel("refine rate (% of responses)") if not analysis["steps"] else rates.set_ylabel("refine rate (%)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    fig.tight_layout()
+    return fig
 
 
 def build_parser() -> argparse.ArgumentParser:

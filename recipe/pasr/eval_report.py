@@ -312,6 +312,16 @@ def _signed(value: float | None, scale: float) -> str:
 
 def comparison_plot(comparison: Mapping[str, Any], labels: tuple[str, str], path: Path) -> Path:
     """Grouped bars per task: accuracy and mean response tokens of both runs."""
+    import matplotlib.pyplot as plt
+
+    figure = comparison_figure(comparison, labels)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def comparison_figure(comparison: Mapping[str, Any], labels: tuple[str, str]) -> Any:
+    """The figure of :func:`comparison_plot` (a matplotlib Figure; tests check its layout)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -334,6 +344,4 @@ def comparison_plot(comparison: Mapping[str, Any], labels: tuple[str, str], path
     axes[0].set_title("on the questions both runs scored", fontsize="small")
     axes[1].set_xticks(list(positions), names, rotation=30, ha="right")
     figure.tight_layout(rect=(0, 0, 1, 0.95))
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return figure

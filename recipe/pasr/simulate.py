@@ -38,6 +38,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -475,6 +476,15 @@ def markdown_table(rows: Sequence[Row]) -> str:
 
 def plot(rows: Sequence[Row], population: Sequence[TaskType], path: Path) -> None:
     """Refine probability per question type over training: one row of panels per scenario, one per mode."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(rows, population)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # keeps the outside legend in the image
+    plt.close(fig)
+
+
+def figure(rows: Sequence[Row], population: Sequence[TaskType]) -> Any:
+    """The figure of :func:`plot` (a matplotlib Figure; tests check its layout)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -508,8 +518,7 @@ def plot(rows: Sequence[Row], population: Sequence[TaskType], path: Path) -> Non
     fig.legend(*axes[0][-1].get_legend_handles_labels(), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle("Learned refine probability per question type (mean over seeds, band: min-max)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")  # keeps the outside legend in the image
-    plt.close(fig)
+    return fig
 
 
 def write_outputs(
