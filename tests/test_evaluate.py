@@ -362,3 +362,13 @@ def test_unknown_task_is_named(tmp_path, data_dir, capsys):
     assert evaluate.main(api_args(data_dir, tmp_path, "http://127.0.0.1:1/v1", "--tasks", "gsm8")) == 1
     err = capsys.readouterr().err
     assert "unknown task 'gsm8'" in err and "gsm8k" in err and "parquet" not in err
+
+
+def test_unreachable_server_leaves_nothing_that_blocks_the_corrected_rerun(tmp_path, data_dir, capsys):
+    args = ["--tasks", "gsm8k", "--limit", "1"]
+    wrong = api_args(data_dir, tmp_path, closed_port_url(), *args)
+    assert evaluate.main([*wrong, "--api-model", "typo"]) == 1
+    assert "rerun" in capsys.readouterr().err
+    with serve(policy_server) as policy:
+        assert evaluate.main(api_args(data_dir, tmp_path, policy.url, *args)) == 0  # another --api-model is fine
+    assert json.loads((tmp_path / "config.json").read_text())["api_model"] == "policy"

@@ -152,6 +152,9 @@ PREFIX_CASES = [
     # prompt onto the response, and every correct response then had a duplicated <think>).
     ("tag-in-question", "user\nWhat does <think> do in PASR?<|im_end|>\n<|im_start|>assistant\n", ""),
     ("empty", "", ""),
+    # The tail is nothing but the opener (a template whose assistant turn starts with it, sliced short).
+    ("tail-is-the-opener", "<think>", "<think>"),
+    ("tail-starts-with-the-opener", "<think>\n", "<think>\n"),
 ]
 
 
@@ -427,3 +430,17 @@ def test_a_pre_opened_think_parses_like_a_generated_one(built: Built, gap: str) 
         own.answer,
     )
     assert [b.text for b in pre.refine_blocks] == [b.text for b in own.refine_blocks]
+
+
+def test_a_response_cut_off_inside_a_second_refine_block_is_not_refining() -> None:
+    # Truncated at the token limit after one complete block and an unclosed second: every refine tag must
+    # be well-formed for refining, so the finished first block does not earn the bonus on its own.
+    parsed = parse_response("<think>a <refine>fix one</refine> b <refine>fix tw")
+    assert not parsed.is_refine and parsed.num_refine == 0 and parsed.refine_positions() == []
+    assert [block.text for block in parsed.refine_blocks] == ["fix one"]
+    assert not parsed.format_ok and parsed.format_error == "missing </think>"
+
+
+def test_an_unfinished_think_block_still_counts_its_refinement() -> None:
+    parsed = parse_response("<think>a <refine>fix</refine> b")  # cut off after a complete block
+    assert parsed.is_refine and parsed.num_refine == 1 and not parsed.format_ok
