@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from recipe.pasr.response import (
     REFINE_OPEN,
     THINK_CLOSE,
     THINK_OPEN,
+    RefineBlock,
+    Span,
     open_think_prefix,
     parse_response,
 )
@@ -444,3 +447,30 @@ def test_a_response_cut_off_inside_a_second_refine_block_is_not_refining() -> No
 def test_an_unfinished_think_block_still_counts_its_refinement() -> None:
     parsed = parse_response("<think>a <refine>fix</refine> b")  # cut off after a complete block
     assert parsed.is_refine and parsed.num_refine == 1 and not parsed.format_ok
+
+
+def test_refine_positions_lie_in_the_first_think_block() -> None:
+    # Malformed: an empty think block, then a second one that refines. Offsets into the second block are no
+    # positions in the first (before the fix: 2.0 and more, or a division by its zero length).
+    parsed = parse_response("<think></think><think>ab<refine>x</refine></think><answer>1</answer>")
+    assert parsed.is_refine and not parsed.format_ok
+    assert parsed.refine_positions() == []
+    both = parse_response("<think>a<refine>x</refine>b</think><think><refine>y</refine></think><answer>1</answer>")
+    assert both.refine_positions() == pytest.approx([9 / 20])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Span(0, 1),
+        RefineBlock(Span(0, 1), "x"),
+        parse_response("<think>a</think><answer>1</answer>"),
+    ],
+    ids=["span", "refine-block", "parsed-response"],
+)
+def test_parse_results_are_immutable_values(value: object) -> None:
+    # Parsed responses are cached and shared between the reward, the metrics and the reports.
+    first_field = dataclasses.fields(value)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(value, first_field, getattr(value, first_field))
+    assert not hasattr(value, "__dict__")
