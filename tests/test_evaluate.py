@@ -372,3 +372,22 @@ def test_unreachable_server_leaves_nothing_that_blocks_the_corrected_rerun(tmp_p
     with serve(policy_server) as policy:
         assert evaluate.main(api_args(data_dir, tmp_path, policy.url, *args)) == 0  # another --api-model is fine
     assert json.loads((tmp_path / "config.json").read_text())["api_model"] == "policy"
+
+
+def test_compare_leaves_out_a_question_one_run_could_not_score():
+    from recipe.pasr.eval_report import compare
+
+    def run(accs):
+        records = [
+            {"task": "drop", "index": i, "sample": 0, "acc": acc, "tokens": 10, "judge_failed": acc is None}
+            for i, acc in enumerate(accs)
+        ]
+        return {"config": {}, "tasks": {"drop": {}}}, records
+
+    (base, base_records), (cand, cand_records) = run([0.0, 0.0, 1.0]), run([1.0, None, 1.0])
+    row = compare(base, cand, base_records, cand_records)["tasks"]["drop"]
+    assert (row["n"], row["acc_baseline"], row["acc_candidate"]) == (2, 0.5, 1.0) and row["sets_differ"]
+    assert row["judge_failures"] == 1 and row["paired"] == {"better": 1, "worse": 0, "same": 1}
+    (same, same_records) = run([None, 0.0, 1.0])
+    shared_failure = compare(same, same_records, same_records, same_records)
+    assert not shared_failure["tasks"]["drop"]["sets_differ"] and shared_failure["warnings"] == []

@@ -174,7 +174,8 @@ def compare(
     }
     warnings = [
         f"{name}: the runs scored different questions (baseline {row['n_baseline']} scored, candidate "
-        f"{row['n_candidate']}, both {row['n']}); accuracies are on the {row['n']} shared ones"
+        f"{row['n_candidate']}, both {row['n']}; judge failures {row['judge_failures']}); accuracies are on "
+        f"the {row['n']} shared ones"
         for name, row in rows.items()
         if row["sets_differ"]
     ]
@@ -235,7 +236,8 @@ def _shared_row(a: Mapping[Any, Record], b: Mapping[Any, Record]) -> dict[str, A
         "n": len(shared),
         "n_baseline": len(scored_a),
         "n_candidate": len(scored_b),
-        "sets_differ": not (len(shared) == len(scored_a) == len(scored_b) == len(a) == len(b)),
+        # Same questions generated, and each scored by both or by neither (a shared judge failure).
+        "sets_differ": a.keys() != b.keys() or not len(shared) == len(scored_a) == len(scored_b),
         "acc_baseline": acc_a,
         "acc_candidate": acc_b,
         "acc_change": _delta(acc_b, acc_a),
