@@ -389,5 +389,5 @@ def test_compare_leaves_out_a_question_one_run_could_not_score():
     assert (row["n"], row["acc_baseline"], row["acc_candidate"]) == (2, 0.5, 1.0) and row["sets_differ"]
     assert row["judge_failures"] == 1 and row["paired"] == {"better": 1, "worse": 0, "same": 1}
     (same, same_records) = run([None, 0.0, 1.0])
-    shared_failure = compare(same, same_records, same_records, same_records)
+    shared_failure = compare(same, same, same_records, same_records)
     assert not shared_failure["tasks"]["drop"]["sets_differ"] and shared_failure["warnings"] == []
