@@ -484,3 +484,16 @@ def test_zero_tie_tolerance_ties_only_on_equality() -> None:
     assert refinement_bonus(0.5, 0.5, config) == (-0.5, RefineOutcome.TIE)
     assert refinement_bonus(0.5 + 1e-12, 0.5, config) == (1.0, RefineOutcome.WIN)
     assert refinement_bonus(0.5 - 1e-12, 0.5, config) == (-1.0, RefineOutcome.LOSS)
+
+
+def test_config_boundaries_are_accepted() -> None:
+    for kwargs in ({"judge_failure_max_rate": 0.0}, {"judge_failure_max_rate": 1.0}, {"min_baseline_samples": 1}):
+        RewardConfig(**kwargs)
+    with pytest.raises(ValueError, match="min_baseline_samples must be >= 1, got 0"):
+        RewardConfig(min_baseline_samples=0)
+
+
+def test_a_standard_response_gets_its_acc_and_nothing_else() -> None:
+    (result,) = score_group([S(0.75)], RewardConfig(format_weight=2.0, acc_weight=3.0))
+    assert (result.format_score, result.acc_score, result.refine_bonus, result.score) == (0.0, 0.75, 0.0, 0.75)
+    assert result.refine_outcome is None and not result.neutralized
