@@ -474,3 +474,18 @@ def test_parse_results_are_immutable_values(value: object) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(value, first_field, getattr(value, first_field))
     assert not hasattr(value, "__dict__")
+
+
+@pytest.mark.parametrize(
+    ("response", "answer"),
+    [
+        ("<think>a</think><think>b</think><answer> 42 </answer>", "42"),  # duplicated think, one answer block
+        ("<answer>7</answer>", "7"),  # no think at all
+        ("<think>a</think><answer>1</answer><answer>2</answer>", None),  # two answer blocks: none is the answer
+        ("<think>a</think></answer>x<answer>", None),  # closed before opened
+    ],
+)
+def test_the_answer_of_a_broken_tag_sequence(response: str, answer: str | None) -> None:
+    # Scored with --score-invalid-format and shown in reports: exactly one closed answer block counts.
+    parsed = parse_response(response)
+    assert not parsed.format_ok and parsed.answer == answer
