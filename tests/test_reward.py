@@ -497,3 +497,16 @@ def test_a_standard_response_gets_its_acc_and_nothing_else() -> None:
     (result,) = score_group([S(0.75)], RewardConfig(format_weight=2.0, acc_weight=3.0))
     assert (result.format_score, result.acc_score, result.refine_bonus, result.score) == (0.0, 0.75, 0.0, 0.75)
     assert result.refine_outcome is None and not result.neutralized
+
+
+def test_sample_score_defaults() -> None:
+    # Callers that build a SampleScore directly (verl glue, simulator) rely on these: a fresh sample is a
+    # rule-scored policy response with nothing judged, shared or failed.
+    sample = SampleScore()
+    assert (sample.role, sample.scorer, sample.acc, sample.format_ok) == (Role.POLICY, "rule", None, None)
+    assert (sample.judge_failed, sample.judge_deduplicated, sample.is_refine, sample.num_refine) == (
+        False,
+        False,
+        False,
+        0,
+    )
