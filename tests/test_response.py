@@ -481,6 +481,7 @@ def test_parse_results_are_immutable_values(value: object) -> None:
     [
         ("<think>a</think><think>b</think><answer> 42 </answer>", "42"),  # duplicated think, one answer block
         ("<answer>7</answer>", "7"),  # no think at all
+        ("<think>a</think><think>b</think><answer></answer>", ""),  # an empty block is still the answer block
         ("<think>a</think><answer>1</answer><answer>2</answer>", None),  # two answer blocks: none is the answer
         ("<think>a</think></answer>x<answer>", None),  # closed before opened
     ],
