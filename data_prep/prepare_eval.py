@@ -17,7 +17,11 @@ ARC-Challenge records whose options are numbered ``1:``..``4:`` are relabelled `
 and answer together, counted in the summary), because the choice scorer reads letters.
 
 Every input record becomes one row; a malformed one stops the run with its file, line or index and
-field, or with ``--lenient`` is skipped and counted in ``OUT/summary.json``.
+field, or with ``--lenient`` is skipped and counted in ``OUT/summary.json``. An input without any
+record is an error (no empty parquet is written).
+
+Exit codes: 0 every record written; 2 bad usage or input (naming task, file, line and field); 3 written,
+but ``--lenient`` skipped records (counted in the summary).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recipe.pasr import exit_codes
 from recipe.pasr.data_prep.records import DropLog, RecordError, SourceRecord, read_records, require_str
 from recipe.pasr.data_prep.verl_rows import make_row, write_parquet
 from recipe.pasr.scoring.rules import LETTER_LABELS as LETTERS
@@ -312,6 +317,8 @@ def convert(spec: EvalSpec, records: Iterable[SourceRecord], lenient: bool = Fal
                 ref_text=ref_text,
             )
         )
+    if records_in == 0:
+        raise ValueError(f"{spec.name}: the input holds no records")
     if records_in != len(rows) + log.total:
         raise RuntimeError(f"{spec.name}: {records_in} records in, {len(rows)} written, {log.total} dropped")
     return Conversion(rows, records_in, relabelled, log)
@@ -339,7 +346,11 @@ def prepare_task(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=f"Exit codes: 0 every record written, 2 bad usage or input, {exit_codes.INCOMPLETE_HELP}: --lenient "
+        "skipped records.",
+    )
     parser.add_argument("--output-dir", required=True, help="writes <task>.parquet and summary.json")
     parser.add_argument("--source", choices=("hub", "paper"), help="default: paper with --input-dir, else hub")
     parser.add_argument("--input-dir", type=Path, help="directory of the paper's subsets (mmlu.json, gsm8k.jsonl, ...)")
@@ -349,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@exit_codes.quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -364,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     output_dir = Path(args.output_dir)
     summary_path = output_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    skipped = 0
     for name in args.tasks:
         try:
             summary[name] = entry = prepare_task(
@@ -373,11 +386,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {name}: {error}", file=sys.stderr)
             return 2
         dropped = entry["dropped"]["total"]
+        skipped += dropped
         note = f", dropped {dropped}: {entry['dropped']['by_reason']}" if dropped else ""
         relabel = f", options relabelled {entry['options_relabelled']}" if entry["options_relabelled"] else ""
         print(f"{name}: {entry['records_in']} in → {entry['written']} rows ({entry['source']}){note}{relabel}")
         summary_path.write_text(json.dumps(summary, indent=2) + "\n")
-    return 0
+    if skipped:
+        print(f"INCOMPLETE: {skipped} malformed record(s) skipped (--lenient); see {summary_path}", file=sys.stderr)
+        return exit_codes.INCOMPLETE
+    return exit_codes.OK
 
 
 if __name__ == "__main__":

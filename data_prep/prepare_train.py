@@ -2,7 +2,10 @@
 
 The paper trains on 40k (instruction, output) pairs from alpaca_evol_instruct_70k. Steps:
 
-1. read the hub dataset (default) or a local json/jsonl/parquet with ``instruction`` and ``output``;
+1. read the hub dataset (default) or a local json/jsonl/parquet with ``instruction`` and ``output``,
+   and optionally Alpaca's ``input`` (the text the instruction works on). A non-empty ``input`` is
+   joined to the instruction as ``instruction + "\n\n" + input`` to form the question (the prompt
+   would otherwise lose it); an empty or null one is no input. Joined records are counted;
 2. clean: drop empty instructions or outputs and repeated instructions (whitespace-normalised,
    first kept), and prompts whose PASR chat prompt exceeds ``--max-prompt-tokens`` with the
    model's tokenizer and chat-template options (verl measures prompts the same way);
@@ -14,6 +17,10 @@ The paper trains on 40k (instruction, output) pairs from alpaca_evol_instruct_70
 Chat-template options are not stored in the rows: verl applies them at rollout time from
 ``data.apply_chat_template_kwargs``. They must match what was measured here; the summary records
 them and prints the override to use.
+
+Exit codes: 0 every record accounted for and the requested number of training prompts written; 1
+and 2 errors (2: bad input, naming the record and field); 3 written, but incomplete: malformed records
+skipped with ``--lenient``, or fewer training prompts than ``--num-prompts`` were left.
 
 Usage: ``python data_prep/prepare_train.py --output-dir OUT --tokenizer Qwen/Qwen3-8B
 --chat-template-kwargs '{"enable_thinking": true}'`` (or ``python -m recipe.pasr.data_prep.prepare_train``).
@@ -32,6 +39,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from recipe.pasr import exit_codes
 from recipe.pasr.backends import closed_think_warning, parse_chat_template_kwargs, prompt_token_ids, render_prompts
 from recipe.pasr.data_prep.records import DropLog, RecordError, SourceRecord, dataset_records, read_records, require_str
 from recipe.pasr.data_prep.verl_rows import make_row, write_parquet
@@ -58,29 +66,43 @@ def load_hub(cache_dir: str | None = None) -> Iterator[SourceRecord]:
     return dataset_records(rows, f"{HUB_ID}[{HUB_SPLIT}]")
 
 
-def clean(records: Iterable[SourceRecord], log: DropLog) -> tuple[list[Candidate], int]:
-    """Well-formed, non-empty, first-seen instructions in input order, and the number of records read."""
+INPUT_SEPARATOR = "\n\n"
+
+
+def alpaca_input(record: SourceRecord) -> str:
+    """Alpaca's optional ``input`` field, stripped ('' when absent, null or blank)."""
+    if record.data.get("input") is None:
+        return ""
+    return require_str(record, "input", allow_empty=True).strip()
+
+
+def clean(records: Iterable[SourceRecord], log: DropLog) -> tuple[list[Candidate], int, int]:
+    """Well-formed, non-empty, first-seen questions in input order, the number of records read, and how
+    many questions had an Alpaca ``input`` joined to their instruction."""
     kept: list[Candidate] = []
     seen: set[str] = set()
-    count = 0
+    count = joined = 0
     for record in records:
         count += 1
         try:
             instruction = require_str(record, "instruction", allow_empty=True)
             output = require_str(record, "output", allow_empty=True)
+            extra = alpaca_input(record)
         except RecordError as error:
             log.malformed(error)
             continue
+        question = instruction.strip() + (INPUT_SEPARATOR + extra if extra else "")
         if not instruction.strip():
             log.drop("empty instruction", record.where)
         elif not output.strip():
             log.drop("empty output", record.where)
-        elif (key := " ".join(instruction.split())) in seen:
+        elif (key := " ".join(question.split())) in seen:
             log.drop("duplicate instruction", record.where)
         else:
             seen.add(key)
-            kept.append(Candidate(instruction.strip(), output.strip(), record.where))
-    return kept, count
+            joined += bool(extra)
+            kept.append(Candidate(question, output.strip(), record.where))
+    return kept, count, joined
 
 
 def prompt_lengths(
@@ -163,7 +185,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         warnings += template_warnings(tokenizer, args.chat_template_kwargs)
     log = DropLog(lenient=args.lenient)
     records = read_records(args.input) if args.input else load_hub(args.cache_dir)
-    pool, records_in = clean(tqdm(records, desc="reading", unit="rec"), log)
+    pool, records_in, inputs_joined = clean(tqdm(records, desc="reading", unit="rec"), log)
     if tokenizer is None:
         token_filter = "skipped (--no-token-filter)"
     else:
@@ -178,6 +200,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     summary = {
         "source": str(args.input) if args.input else f"hub:{HUB_ID}[{HUB_SPLIT}]",
         "records_in": records_in,
+        "inputs_joined": inputs_joined,
         "dropped": log.as_dict(),
         "clean_pool": len(pool),
         "not_selected": len(pool) - len(train) - len(val),
@@ -199,7 +222,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def report(summary: Mapping[str, Any]) -> str:
     lines = [
         f"source: {summary['source']}",
-        f"records in: {summary['records_in']}",
+        f"records in: {summary['records_in']} ({summary['inputs_joined']} with an input joined to the instruction)",
         f"dropped: {summary['dropped']['total']}",
         *(f"  {reason}: {count}" for reason, count in summary["dropped"]["by_reason"].items()),
         f"clean pool: {summary['clean_pool']} (token filter: {summary['token_filter']})",
@@ -212,7 +235,11 @@ def report(summary: Mapping[str, Any]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Records may carry Alpaca's 'input': joined to the instruction after a blank line. Exit codes: "
+        f"0 done, 2 bad input, {exit_codes.INCOMPLETE_HELP}: --lenient skipped records or fewer prompts than asked.",
+    )
     parser.add_argument("--output-dir", required=True, help="writes train.parquet, val.parquet, summary.json")
     parser.add_argument("--input", help=f"local .json/.jsonl/.parquet with instruction/output (default: hub {HUB_ID})")
     parser.add_argument("--num-prompts", type=int, default=40_000, help="training prompts (paper: 40000)")
@@ -239,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@exit_codes.quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -247,7 +275,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(report(summary))
-    return 0
+    if is_incomplete(summary):
+        print("INCOMPLETE: see the warnings and malformed records above", file=sys.stderr)
+        return exit_codes.INCOMPLETE
+    return exit_codes.OK
+
+
+def is_incomplete(summary: Mapping[str, Any]) -> bool:
+    """Malformed records skipped (``--lenient``), or fewer training prompts than requested."""
+    malformed = any(reason.startswith("malformed") for reason in summary["dropped"]["by_reason"])
+    return malformed or summary["train"] < summary["num_prompts_requested"]
 
 
 if __name__ == "__main__":

@@ -58,25 +58,46 @@ def read_records(path: str | Path) -> Iterator[SourceRecord]:
 
 def _read_jsonl(path: Path) -> Iterator[SourceRecord]:
     position = 0
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:  # bytes, so a line that is not UTF-8 is reported with its number
+        for line_number, raw in enumerate(handle, start=1):
+            where = f"{path.name}:{line_number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield SourceRecord(
+                    where, {}, position, f"not UTF-8 text ({_undecodable(exc)} at column {exc.start + 1})"
+                )
+                position += 1
+                continue
             if not line.strip():
                 continue
-            where = f"{path.name}:{line_number}"
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield SourceRecord(where, {}, position, f"not valid JSON ({exc.msg})")
+                yield SourceRecord(where, {}, position, f"not valid JSON ({exc})")
             else:
                 yield _as_record(where, data, position)
             position += 1
 
 
+def _undecodable(exc: UnicodeDecodeError) -> str:
+    return "byte " + " ".join(f"0x{byte:02x}" for byte in exc.object[exc.start : exc.end])
+
+
 def _read_json(path: Path) -> Iterator[SourceRecord]:
+    raw = path.read_bytes()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise RecordError(
+            f"{path.name}:{line}", None, f"not UTF-8 text ({_undecodable(exc)} at column {column})"
+        ) from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RecordError(f"{path.name}:{exc.lineno}", None, f"not valid JSON ({exc.msg})") from None
+        raise RecordError(f"{path.name}:{exc.lineno}", None, f"not valid JSON ({exc})") from None
     if not isinstance(data, list):
         raise RecordError(path.name, None, f"expected a JSON list of records, found {type(data).__name__}")
     for position, item in enumerate(data):

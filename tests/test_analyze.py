@@ -50,9 +50,34 @@ def test_rollout_dumps_by_step_with_rule_scoring(tmp_path):
     assert (tmp_path / "analysis.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_dumps_without_a_task_are_analysed_without_flips():
-    result = analyze.analyze(analyze.read_inputs([DATA / "rollout_dump" / "10.jsonl"]))
-    assert result["tasks"]["unknown task"]["flips"]["unjudged"] == 2
+def test_dumps_without_a_task_are_an_error_naming_the_line(tmp_path, capsys):
+    assert analyze.main([str(DATA / "rollout_dump" / "10.jsonl"), "--output-dir", str(tmp_path)]) == 1
+    assert "10.jsonl:1: the line names no data_source; pass --task" in capsys.readouterr().err
+
+
+def test_reads_the_output_of_pasr_score(tmp_path):
+    from recipe.pasr import score
+
+    dump = tmp_path / "dump.jsonl"
+    lines = (DATA / "rollout_dump" / "10.jsonl").read_text().splitlines()
+    dump.write_text("\n".join(json.dumps(json.loads(line) | {"acc": 0.25}) for line in lines) + "\n")
+    assert score.main(["--input", str(dump), "--output", str(tmp_path / "scored.jsonl"), "--data-source", "gsm8k"]) == 0
+    from_dump = analyze.analyze(analyze.read_inputs([tmp_path / "scored.jsonl"]))  # data_source recorded
+    from_task = analyze.analyze(analyze.read_inputs([DATA / "rollout_dump" / "10.jsonl"], task="gsm8k"))
+    assert from_dump["tasks"]["gsm8k"]["flips"] == from_task["tasks"]["gsm8k"]["flips"]
+    assert from_dump["tasks"]["gsm8k"]["acc_refining"] == from_task["tasks"]["gsm8k"]["acc_refining"] == 1.0  # not 0.25
+    own = tmp_path / "own.jsonl"
+    own.write_text(json.dumps({"uid": 1, "response": "<think>a</think> <answer>7</answer>", "ground_truth": "#### 7",
+                               "data_source": "gsm8k", "question": "q"}) + "\n")  # fmt: skip
+    assert score.main(["--input", str(own), "--output", str(tmp_path / "own_scored.jsonl")]) == 0
+    result = analyze.analyze(analyze.read_inputs([tmp_path / "own_scored.jsonl"]))
+    assert result["tasks"]["gsm8k"]["responses"] == 1 and result["tasks"]["gsm8k"]["acc_not_refining"] == 1.0
+
+
+def test_empty_input_is_an_error(tmp_path, capsys):
+    (tmp_path / "empty.jsonl").write_text("")
+    assert analyze.main([str(tmp_path / "empty.jsonl"), "--output-dir", str(tmp_path / "out")]) == 1
+    assert "no responses" in capsys.readouterr().err
 
 
 def test_evaluation_run_dir_and_standard_records(tmp_path):
@@ -61,9 +86,12 @@ def test_evaluation_run_dir_and_standard_records(tmp_path):
     records = (DATA / "eval_records.jsonl").read_text().splitlines()
     standard = json.loads(records[0]) | {"mode": "standard", "index": 9}
     (run / "records.jsonl").write_text("\n".join([*records, json.dumps(standard)]) + "\n")
-    assert analyze.main([str(run), "--output-dir", str(tmp_path / "out")]) == 0
+    assert analyze.main([str(run), "--output-dir", str(tmp_path / "out")]) == 3  # a judge failure in the run
     result = json.loads((tmp_path / "out" / "analysis.json").read_text())
-    assert result["skipped"] == {"standard responses (no refinement)": 1}
+    assert result["skipped"] == {
+        "standard responses (no refinement)": 1,
+        "responses without an accuracy (not scored in the source, e.g. a judge failure)": 1,
+    }
     assert "Left out: 1 standard responses" in (tmp_path / "out" / "analysis.md").read_text()
 
 

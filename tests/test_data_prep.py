@@ -446,3 +446,75 @@ def test_a_template_that_closes_the_think_block_is_flagged(tmp_path, tokenizer_d
     on = ["--tokenizer", str(tmp_path / "qwen3ish"), "--chat-template-kwargs", '{"enable_thinking": true}']
     prepare_train.main(train_args(tmp_path / "on", None, *on))
     assert json.loads((tmp_path / "on" / "summary.json").read_text())["warnings"] == []
+
+
+# --- input formats, encodings, empty inputs and exit codes --------------------------------------------
+
+
+def test_train_joins_the_alpaca_input_to_the_instruction(tmp_path):
+    source = tmp_path / "alpaca.jsonl"
+    rows = [
+        {"instruction": "Summarise the text.", "input": "The cat sat on the mat.", "output": "A cat sat."},
+        {"instruction": "Summarise the text.", "input": "Dogs bark.", "output": "Dogs bark."},  # not a duplicate
+        {"instruction": "Name a colour.", "input": "", "output": "Red."},
+        {"instruction": "Name a fruit.", "input": None, "output": "Apple."},
+    ]
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    args = ["--output-dir", str(tmp_path / "out"), "--input", str(source), "--no-token-filter"]
+    assert prepare_train.main([*args, "--val-size", "0", "--num-prompts", "4"]) == 0
+    questions = {r["extra_info"]["question"] for r in rows_of(tmp_path / "out" / "train.parquet")}
+    assert questions == {
+        "Summarise the text.\n\nThe cat sat on the mat.",
+        "Summarise the text.\n\nDogs bark.",
+        "Name a colour.",
+        "Name a fruit.",
+    }
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["inputs_joined"] == 2
+    source.write_text(json.dumps({"instruction": "a", "input": ["x"], "output": "b"}) + "\n")
+    with pytest.raises(RecordError, match=r"alpaca.jsonl:1, field 'input': expected a string, found list"):
+        prepare_train.run(prepare_train.build_parser().parse_args([*args, "--val-size", "0"]))
+
+
+def test_train_incomplete_results_exit_3(tmp_path):
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"instruction": "a", "output": "b"}\n{"instruction": 3.5, "output": "b"}\n')
+    args = ["--output-dir", str(tmp_path / "out"), "--input", str(source), "--no-token-filter", "--val-size", "0"]
+    assert prepare_train.main([*args, "--lenient", "--num-prompts", "1"]) == 3  # a malformed record skipped
+    assert (tmp_path / "out" / "train.parquet").is_file()
+    source.write_text('{"instruction": "a", "output": "b"}\n')
+    assert prepare_train.main([*args, "--num-prompts", "2"]) == 3  # fewer prompts than asked
+    assert prepare_train.main([*args, "--num-prompts", "1"]) == 0
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_non_utf8_input_names_its_line(tmp_path, suffix):
+    path = tmp_path / f"in{suffix}"
+    good = json.dumps({"instruction": "a", "output": "b"}).encode()
+    bad = b'{"instruction": "caf\xe9", "output": "b"}'
+    path.write_bytes(good + b"\n" + bad + b"\n" if suffix == ".jsonl" else b"[" + good + b",\n" + bad + b"]")
+    with pytest.raises(RecordError, match=rf"in{suffix}:2: not UTF-8 text \(byte 0xe9 at column 21\)"):
+        for record in read_records(path):
+            if record.problem:
+                raise RecordError(record.where, None, record.problem)
+
+
+def test_eval_json_errors_keep_their_position_and_empty_inputs_fail(tmp_path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "mmlu.json").write_text('[{"Question": "x",\n "Ground_truth": }]')
+    (inputs / "gsm8k.jsonl").write_text("")
+    base = ["--output-dir", str(tmp_path / "out"), "--input-dir", str(inputs), "--tasks"]
+    assert prepare_eval.main([*base, "mmlu"]) == 2
+    assert "mmlu.json:2: not valid JSON (Expecting value: line 2 column 18 (char 36))" in capsys.readouterr().err
+    assert prepare_eval.main([*base, "gsm8k"]) == 2
+    assert "gsm8k: the input holds no records" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "gsm8k.parquet").exists()
+
+
+def test_eval_lenient_skips_exit_3(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "gsm8k.jsonl").write_text('{"question": "q", "answer": "x\\n#### 4"}\n{"question": "q"}\n')
+    args = ["--output-dir", str(tmp_path / "out"), "--input-dir", str(inputs), "--tasks", "gsm8k"]
+    assert prepare_eval.main([*args, "--lenient"]) == 3
+    assert len(rows_of(tmp_path / "out" / "gsm8k.parquet")) == 1

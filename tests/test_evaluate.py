@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from tiny_hf import build_tiny_model_dir
 
-from recipe.pasr import evaluate
+from recipe.pasr import evaluate, exit_codes
 from recipe.pasr.backends import GenerationError, HFBackend
 from recipe.pasr.data_prep import prepare_eval
 from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply, FakeRequest
@@ -213,10 +213,15 @@ def test_openai_backend_with_judge_failures_reported_then_rescored(tmp_path, dat
     tasks = ["--tasks", "gsm8k", "drop", "xsum"]
     with serve(policy_server) as policy, serve(judge_server(failing=True)) as judge:
         judged = ["--judge-url", judge.url, "--judge-model", "judge"]
-        assert evaluate.main(api_args(data_dir, tmp_path, policy.url, *tasks, *judged)) == 0
+        assert evaluate.main(api_args(data_dir, tmp_path, policy.url, *tasks, *judged)) == exit_codes.INCOMPLETE
         generated = policy.received
-        assert "1 judge failure" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "1 judge failure" in err and "INCOMPLETE: xsum" in err and "unreachable" not in err
         results = json.loads((tmp_path / "results.json").read_text())
+        assert results["average"]["incomplete_tasks"] == ["xsum"] and results["average"]["tasks"] == 2
+        gsm8k_drop = (results["tasks"]["gsm8k"]["acc"] + results["tasks"]["drop"]["acc"]) / 2
+        assert results["average"]["acc"] == pytest.approx(gsm8k_drop)  # xsum is not averaged
+        assert "INCOMPLETE, not in the average: xsum" in (tmp_path / "results.md").read_text()
         assert results["tasks"]["xsum"]["judge_failures"] == 1 and results["tasks"]["xsum"]["scored"] == 1
         assert results["tasks"]["xsum"]["acc"] == 0.5  # the failure is excluded, not counted as 0
         failed = [r for r in read_jsonl(tmp_path / "records.jsonl") if r["judge_failed"]]
@@ -260,7 +265,7 @@ def test_judged_tasks_need_a_judge_or_an_explicit_skip(tmp_path, data_dir, capsy
         assert evaluate.main(args) == 1
         assert re.search(r"cannot score drop: .*--skip-judged-tasks", capsys.readouterr().err)
         assert policy.received == 0
-        assert evaluate.main([*args, "--skip-judged-tasks"]) == 0
+        assert evaluate.main([*args, "--skip-judged-tasks"]) == exit_codes.INCOMPLETE
     results = json.loads((tmp_path / "results.json").read_text())
     assert set(results["tasks"]) == {"gsm8k"} and "drop" in results["skipped_tasks"]
     assert "Skipped drop" in (tmp_path / "results.md").read_text()
@@ -404,3 +409,120 @@ def test_runs_recorded_before_the_protocol_existed_resume_as_rules(tmp_path):
         evaluate.check_resume(tmp_path, dataclasses.replace(config, protocol="paper"), rescore=False)
     with pytest.raises(evaluate.RunError, match=r"judge_target: 'answer' → 'response'.*--rescore"):
         evaluate.check_resume(tmp_path, dataclasses.replace(config, judge_target="response"), rescore=False)
+
+
+# --- compare on the shared question set; settings that make runs incomparable ---------------------
+
+
+def test_compare_uses_the_questions_both_runs_scored(tmp_path, data_dir, capsys):
+    with serve(policy_server) as policy:
+        gsm8k = ["--tasks", "gsm8k"]
+        assert evaluate.main(api_args(data_dir, tmp_path / "base", policy.url, *gsm8k, "--limit", "1")) == 0
+        assert evaluate.main(api_args(data_dir, tmp_path / "cand", policy.url, *gsm8k, "--mode", "standard")) == 0
+        assert evaluate.main(api_args(data_dir, tmp_path / "same", policy.url, *gsm8k, "--limit", "1")) == 0
+    # the candidate scored 3 questions (acc 0, 0, 0 as standard answers), the baseline 1 (acc 1 with PASR)
+    out = tmp_path / "cmp"
+    code = evaluate.main(["compare", str(tmp_path / "base"), str(tmp_path / "cand"), "--output-dir", str(out)])
+    assert code == exit_codes.INCOMPLETE
+    assert "WARNING: gsm8k: the runs scored different questions" in capsys.readouterr().err
+    comparison = json.loads((out / "comparison.json").read_text())
+    row = comparison["tasks"]["gsm8k"]
+    assert (row["n"], row["n_baseline"], row["n_candidate"]) == (1, 1, 3) and row["sets_differ"]
+    assert (row["acc_baseline"], row["acc_candidate"], row["acc_change"]) == (1.0, 0.0, -1.0)
+    assert row["paired"] == {"better": 0, "worse": 1, "same": 0}
+    assert (row["acc_baseline_own"], row["acc_candidate_own"]) == (1.0, 0.0)
+    assert comparison["tasks"]["average"]["acc_change"] == -1.0 and comparison["sets_differ"]
+    markdown = (out / "comparison.md").read_text()
+    assert "**WARNING: gsm8k: the runs scored different questions" in markdown and "n (both scored)" in markdown
+    # same questions, same settings: a clean comparison exits 0
+    assert evaluate.main(["compare", str(tmp_path / "base"), str(tmp_path / "same"), "--output-dir", str(out)]) == 0
+    assert json.loads((out / "comparison.json").read_text())["warnings"] == []
+
+
+def test_compare_refuses_runs_with_different_settings_unless_allowed(tmp_path, data_dir, capsys):
+    with serve(policy_server) as policy:
+        base = api_args(data_dir, tmp_path / "base", policy.url, "--tasks", "gsm8k", "--limit", "1")
+        assert evaluate.main(base) == 0
+        other = api_args(data_dir, tmp_path / "cand", policy.url, "--tasks", "gsm8k", "--limit", "1")
+        assert evaluate.main([*other, "--max-new-tokens", "100"]) == 0
+    cmp = ["compare", str(tmp_path / "base"), str(tmp_path / "cand"), "--output-dir", str(tmp_path / "cmp")]
+    assert evaluate.main(cmp) == 1
+    assert "max_new_tokens: 1500 → 100" in capsys.readouterr().err and not (tmp_path / "cmp").exists()
+    assert evaluate.main([*cmp, "--allow-different-settings"]) == exit_codes.INCOMPLETE
+    assert "max_new_tokens" in (tmp_path / "cmp" / "comparison.md").read_text()
+    # a setting stored by a newer version (here: invented) is covered without naming it anywhere
+    results_path = tmp_path / "cand" / "results.json"
+    results = json.loads(results_path.read_text())
+    results["config"] |= {"max_new_tokens": 1500, "protocol": "rules"}
+    results_path.write_text(json.dumps(results))
+    assert evaluate.main(cmp) == 1
+    assert "protocol: '(not recorded)' → 'rules'" in capsys.readouterr().err
+
+
+# --- exit codes and failed starts --------------------------------------------------------------------
+
+
+def closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_dead_judge_is_named_once_and_the_run_is_incomplete(tmp_path, data_dir, capsys):
+    judge = ["--judge-url", closed_port_url(), "--judge-model", "judge", "--judge-max-retries", "0"]
+    with serve(policy_server) as policy:
+        args = api_args(data_dir, tmp_path, policy.url, "--tasks", "gsm8k", "drop", *judge)
+        assert evaluate.main(args) == exit_codes.INCOMPLETE
+    err = capsys.readouterr().err
+    assert len(re.findall("unreachable or misconfigured", err)) == 1 and "failed all 2 request(s)" in err
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["tasks"]["drop"]["judge_failures"] == 2 and results["average"]["incomplete_tasks"] == ["drop"]
+    assert results["average"]["acc"] == results["tasks"]["gsm8k"]["acc"] and results["average"]["tasks"] == 1
+    assert "**average** (1 complete tasks)" in (tmp_path / "results.md").read_text()
+
+
+def test_bad_model_path_is_a_short_error_and_does_not_block_the_rerun(tmp_path, data_dir, model_dir, capsys):
+    args = hf_args(data_dir, tmp_path / "no_such_model", tmp_path / "run", "--tasks", "gsm8k", "--limit", "1")
+    assert evaluate.main(args) == 1
+    err = capsys.readouterr().err
+    assert "cannot load model" in err and "Traceback" not in err and len(err.strip().splitlines()) <= 4
+    fixed = hf_args(data_dir, model_dir, tmp_path / "run", "--tasks", "gsm8k", "--limit", "1")
+    assert evaluate.main(fixed) == 0
+
+
+def test_unknown_task_is_named(tmp_path, data_dir, capsys):
+    assert evaluate.main(api_args(data_dir, tmp_path, "http://127.0.0.1:1/v1", "--tasks", "gsm8")) == 1
+    err = capsys.readouterr().err
+    assert "unknown task 'gsm8'" in err and "gsm8k" in err and "parquet" not in err
+
+
+def test_unreachable_server_leaves_nothing_that_blocks_the_corrected_rerun(tmp_path, data_dir, capsys):
+    args = ["--tasks", "gsm8k", "--limit", "1"]
+    wrong = api_args(data_dir, tmp_path, closed_port_url(), *args)
+    assert evaluate.main([*wrong, "--api-model", "typo"]) == 1
+    assert "rerun" in capsys.readouterr().err
+    with serve(policy_server) as policy:
+        assert evaluate.main(api_args(data_dir, tmp_path, policy.url, *args)) == 0  # another --api-model is fine
+    assert json.loads((tmp_path / "config.json").read_text())["api_model"] == "policy"
+
+
+def test_compare_leaves_out_a_question_one_run_could_not_score():
+    from recipe.pasr.eval_report import compare
+
+    def run(accs):
+        records = [
+            {"task": "drop", "index": i, "sample": 0, "acc": acc, "tokens": 10, "judge_failed": acc is None}
+            for i, acc in enumerate(accs)
+        ]
+        return {"config": {}, "tasks": {"drop": {}}}, records
+
+    (base, base_records), (cand, cand_records) = run([0.0, 0.0, 1.0]), run([1.0, None, 1.0])
+    row = compare(base, cand, base_records, cand_records)["tasks"]["drop"]
+    assert (row["n"], row["acc_baseline"], row["acc_candidate"]) == (2, 0.5, 1.0) and row["sets_differ"]
+    assert row["judge_failures"] == 1 and row["paired"] == {"better": 1, "worse": 0, "same": 1}
+    (same, same_records) = run([None, 0.0, 1.0])
+    shared_failure = compare(same, same, same_records, same_records)
+    assert not shared_failure["tasks"]["drop"]["sets_differ"] and shared_failure["warnings"] == []

@@ -168,3 +168,17 @@ def test_judge_request_metrics() -> None:
     assert metrics["judge/latency_p50_s"] == 0.5  # latencies 0.1 0.4 0.5 1 2: nearest rank
     assert metrics["judge/latency_p95_s"] == 2.0
     assert metrics["judge/max_in_flight"] == 3.0
+
+
+def test_metric_names_are_the_logged_ones() -> None:
+    # Dashboards, the README and verl's logger read these exact names.
+    assert PREFIX == "pasr/"
+    assert "pasr/refine_rate" in summarize([]) and "pasr/judge/deduplicated" in summarize([])
+
+
+def test_accuracy_mean_skips_failed_verdicts_and_records_without_acc() -> None:
+    # A failed verdict never enters the mean, even when a consumer stored a placeholder acc for it;
+    # a record that carries no acc at all (e.g. a dump line) is not an accuracy either.
+    batch = [rec(acc=0.0, judge_failed=True), rec(acc=1.0), {"role": "policy", "is_refine": False}]
+    metrics = summarize(batch)
+    assert metrics[PREFIX + "acc_mean"] == 1.0 and metrics[PREFIX + "judge_failures"] == 1.0

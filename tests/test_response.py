@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from recipe.pasr.response import (
     REFINE_OPEN,
     THINK_CLOSE,
     THINK_OPEN,
+    RefineBlock,
+    Span,
     open_think_prefix,
     parse_response,
 )
@@ -152,6 +155,9 @@ PREFIX_CASES = [
     # prompt onto the response, and every correct response then had a duplicated <think>).
     ("tag-in-question", "user\nWhat does <think> do in PASR?<|im_end|>\n<|im_start|>assistant\n", ""),
     ("empty", "", ""),
+    # The tail is nothing but the opener (a template whose assistant turn starts with it, sliced short).
+    ("tail-is-the-opener", "<think>", "<think>"),
+    ("tail-starts-with-the-opener", "<think>\n", "<think>\n"),
 ]
 
 
@@ -427,3 +433,60 @@ def test_a_pre_opened_think_parses_like_a_generated_one(built: Built, gap: str) 
         own.answer,
     )
     assert [b.text for b in pre.refine_blocks] == [b.text for b in own.refine_blocks]
+
+
+def test_a_response_cut_off_inside_a_second_refine_block_is_not_refining() -> None:
+    # Truncated at the token limit after one complete block and an unclosed second: every refine tag must
+    # be well-formed for refining, so the finished first block does not earn the bonus on its own.
+    parsed = parse_response("<think>a <refine>fix one</refine> b <refine>fix tw")
+    assert not parsed.is_refine and parsed.num_refine == 0 and parsed.refine_positions() == []
+    assert [block.text for block in parsed.refine_blocks] == ["fix one"]
+    assert not parsed.format_ok and parsed.format_error == "missing </think>"
+
+
+def test_an_unfinished_think_block_still_counts_its_refinement() -> None:
+    parsed = parse_response("<think>a <refine>fix</refine> b")  # cut off after a complete block
+    assert parsed.is_refine and parsed.num_refine == 1 and not parsed.format_ok
+
+
+def test_refine_positions_lie_in_the_first_think_block() -> None:
+    # Malformed: an empty think block, then a second one that refines. Offsets into the second block are no
+    # positions in the first (before the fix: 2.0 and more, or a division by its zero length).
+    parsed = parse_response("<think></think><think>ab<refine>x</refine></think><answer>1</answer>")
+    assert parsed.is_refine and not parsed.format_ok
+    assert parsed.refine_positions() == []
+    both = parse_response("<think>a<refine>x</refine>b</think><think><refine>y</refine></think><answer>1</answer>")
+    assert both.refine_positions() == pytest.approx([9 / 20])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Span(0, 1),
+        RefineBlock(Span(0, 1), "x"),
+        parse_response("<think>a</think><answer>1</answer>"),
+    ],
+    ids=["span", "refine-block", "parsed-response"],
+)
+def test_parse_results_are_immutable_values(value: object) -> None:
+    # Parsed responses are cached and shared between the reward, the metrics and the reports.
+    first_field = dataclasses.fields(value)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(value, first_field, getattr(value, first_field))
+    assert not hasattr(value, "__dict__")
+
+
+@pytest.mark.parametrize(
+    ("response", "answer"),
+    [
+        ("<think>a</think><think>b</think><answer> 42 </answer>", "42"),  # duplicated think, one answer block
+        ("<answer>7</answer>", "7"),  # no think at all
+        ("<think>a</think><think>b</think><answer></answer>", ""),  # an empty block is still the answer block
+        ("<think>a</think><answer>1</answer><answer>2</answer>", None),  # two answer blocks: none is the answer
+        ("<think>a</think></answer>x<answer>", None),  # closed before opened
+    ],
+)
+def test_the_answer_of_a_broken_tag_sequence(response: str, answer: str | None) -> None:
+    # Scored with --score-invalid-format and shown in reports: exactly one closed answer block counts.
+    parsed = parse_response(response)
+    assert not parsed.format_ok and parsed.answer == answer

@@ -24,6 +24,8 @@ from recipe.pasr.reward import (
     group_baseline,
     refinement_bonus,
     result_record,
+    sample_from_record,
+    sample_record,
     score_group,
 )
 
@@ -438,3 +440,73 @@ def test_group_invariants(group: list[SampleScore], config: RewardConfig) -> Non
         else:
             total = config.format_weight * result.format_score + config.acc_weight * acc
             assert result.score == pytest.approx(total + config.bonus_weight * result.refine_bonus)
+
+
+# --- plain-data records and the string values configs and records carry ---------------------------
+
+
+def test_sample_record_round_trip_restores_the_role() -> None:
+    # verl hands the per-sample half to the group stage as plain data; a role left as the string
+    # "standard" would fail every `is Role.STANDARD` check and the in-group bonus would silently vanish.
+    sample = SampleScore(role=Role.STANDARD, acc=1.0, scorer="rule", extracted="7", baseline_acc=0.5)
+    record = sample_record(sample)
+    assert record["role"] == "standard" and type(record["role"]) is str
+    restored = sample_from_record({**record, "score": 3.0})  # group-result keys are ignored
+    assert restored == sample and restored.role is Role.STANDARD
+    group = [sample_from_record(sample_record(s)) for s in (R(1.0), P(0.0), S(1.0))]
+    assert [r.refine_bonus for r in score_group(group, RewardConfig())] == [1.0, 0.0, 0.0]
+    assert [r.score for r in score_group(group, RewardConfig())][2] == 1.0  # standard: acc only
+
+
+def test_result_record_keys_and_values_that_metrics_and_reports_read() -> None:
+    group = [R(1.0), R(1.0), P(1.0)]
+    records = [result_record(s, r) for s, r in zip(group, score_group(group, RewardConfig()), strict=True)]
+    assert set(records[0]) == set(sample_record(group[0])) | {
+        "format_score", "baseline", "baseline_source", "refine_bonus", "refine_outcome", "neutralized", "score",
+    }  # fmt: skip
+    assert records[0]["refine_outcome"] == "tie" and type(records[0]["refine_outcome"]) is str
+    assert records[0]["refine_bonus"] == -0.5 and records[0]["score"] == 1.5 and records[0]["neutralized"] is False
+    assert records[0]["baseline_source"] == "in_group" and type(records[0]["baseline_source"]) is str
+    assert records[2]["refine_outcome"] is None and records[2]["role"] == "policy"
+
+
+def test_enum_values_are_the_strings_configs_and_records_use() -> None:
+    assert [m.value for m in Role] == ["policy", "standard"]
+    assert [m.value for m in BaselineMode] == ["in_group", "paired", "precomputed"]
+    assert [m.value for m in BaselineSource] == ["in_group", "paired", "precomputed", "none"]
+    assert [m.value for m in BaselineFallback] == ["precomputed", "none"]
+    assert [m.value for m in JudgeFailurePolicy] == ["raise", "neutralize_group", "zero"]
+    assert [m.value for m in RefineOutcome] == ["win", "loss", "tie"]
+
+
+def test_zero_tie_tolerance_ties_only_on_equality() -> None:
+    config = RewardConfig(tie_tolerance=0.0)
+    assert refinement_bonus(0.5, 0.5, config) == (-0.5, RefineOutcome.TIE)
+    assert refinement_bonus(0.5 + 1e-12, 0.5, config) == (1.0, RefineOutcome.WIN)
+    assert refinement_bonus(0.5 - 1e-12, 0.5, config) == (-1.0, RefineOutcome.LOSS)
+
+
+def test_config_boundaries_are_accepted() -> None:
+    for kwargs in ({"judge_failure_max_rate": 0.0}, {"judge_failure_max_rate": 1.0}, {"min_baseline_samples": 1}):
+        RewardConfig(**kwargs)
+    with pytest.raises(ValueError, match="min_baseline_samples must be >= 1, got 0"):
+        RewardConfig(min_baseline_samples=0)
+
+
+def test_a_standard_response_gets_its_acc_and_nothing_else() -> None:
+    (result,) = score_group([S(0.75)], RewardConfig(format_weight=2.0, acc_weight=3.0))
+    assert (result.format_score, result.acc_score, result.refine_bonus, result.score) == (0.0, 0.75, 0.0, 0.75)
+    assert result.refine_outcome is None and not result.neutralized
+
+
+def test_sample_score_defaults() -> None:
+    # Callers that build a SampleScore directly (verl glue, simulator) rely on these: a fresh sample is a
+    # rule-scored policy response with nothing judged, shared or failed.
+    sample = SampleScore()
+    assert (sample.role, sample.scorer, sample.acc, sample.format_ok) == (Role.POLICY, "rule", None, None)
+    assert (sample.judge_failed, sample.judge_deduplicated, sample.is_refine, sample.num_refine) == (
+        False,
+        False,
+        False,
+        0,
+    )

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from recipe.pasr import exit_codes
 from recipe.pasr.reward import RewardConfig
 from recipe.pasr.score import RunOptions, main, score_file
 from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply, FakeRequest
@@ -193,7 +194,7 @@ def test_skip_invalid_skips_and_counts(tmp_path: Path, capsys: pytest.CaptureFix
     bad_reference = record("q", "refine_right", 3) | {"ground_truth": "no final number"}  # found while scoring
     rows = [record("q", "plain_right", 0), "not json", record("q", "refine_right", 1), bad_reference, "", "{}"]
     code, output = run(tmp_path, rows, "--skip-invalid")
-    assert code == 0
+    assert code == exit_codes.INCOMPLETE  # lines left out: written, counted, not clean
     assert [row["id"] for row in read_jsonl(output)] == ["q/0", "q/1"]
     err = capsys.readouterr().err
     assert "skipped line 2: invalid JSON" in err and "skipped line 6: field 'uid' is missing" in err
@@ -249,7 +250,8 @@ def test_verl_rollout_dump_needs_data_source_and_groups_by_prompt_uid(tmp_path: 
     assert code == 0
     out = read_jsonl(output)
     assert [row["refine_outcome"] for row in out] == [None, "tie", "loss", None]  # p1's 3 sessions: one group
-    assert [row["score"] for row in out] == [2.0, 1.5, 0.0, 2.0]  # verl's score replaced by ours
+    assert [row["pasr_score"] for row in out] == [2.0, 1.5, 0.0, 2.0]  # verl's own score is kept beside ours
+    assert [row["score"] for row in out] == [9.0] * 4 and all(row["data_source"] == "openai/gsm8k" for row in out)
     assert out[3]["acc"] == 1.0 and out[0]["step"] == 3 and out[0]["input"] == prompt
 
 
@@ -311,7 +313,7 @@ def test_judge_scores_open_tasks_and_a_failure_neutralises_its_group(
         drop_record("b", 1, "FAIL", refine=True),
     ]
     code, output = run(tmp_path, rows, *judge_flags(judge_server))
-    assert code == 0
+    assert code == exit_codes.INCOMPLETE  # one judge failure: written in full, marked, not a clean result
     out = read_jsonl(output)
     assert [row["id"] for row in out] == [row["id"] for row in rows]
     assert [row["scorer"] for row in out] == ["judge", "rule", "judge", "judge", "judge", "judge"]
@@ -348,8 +350,8 @@ def test_judge_target_response_sends_the_whole_response(tmp_path: Path, judge_se
     ("flags", "code", "message"),
     [
         (["--judge-failure-policy", "raise"], 1, "judge failure: judge failed on 1 response"),
-        (["--judge-failure-min-count", "3", "--judge-failure-max-rate", "0.2"], 1, "judge failure rate 1/3"),
-        (["--judge-failure-policy", "zero"], 0, "judge failures    1  (0 responses neutralised)"),
+        (["--judge-failure-min-count", "3", "--judge-failure-max-rate", "0.2"], 3, "judge failure rate 1/3"),
+        (["--judge-failure-policy", "zero"], 3, "judge failures    1  (0 responses neutralised)"),
     ],
 )
 def test_judge_failure_policy_and_rate_flags(
@@ -391,3 +393,43 @@ def test_fallback_scorer_sends_unresolved_rule_answers_to_the_judge(
         (True, "judge" if judged else "rule", 0.0),
     ]
     assert f"rule unresolved   2  (no single answer found; rule_fallbacks: {judged} judged" in capsys.readouterr().err
+
+
+# --- incomplete results, dead judges, empty input, closed stdout -----------------------------------
+
+
+def closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+
+
+@pytest.mark.parametrize("responses", [12, 60])
+def test_dead_judge_writes_every_line_marked_and_is_named_once(tmp_path: Path, capsys, responses: int):
+    rows = [drop_record(f"g{i // 3}", i % 3, "right: Smith") for i in range(responses)]
+    flags = ["--judge-url", closed_port_url(), "--judge-model", "judge", "--judge-max-retries", "0"]
+    code, output = run(tmp_path, rows, *flags, "--judge-concurrency", "4")  # at most 8 requests in flight
+    assert code == exit_codes.INCOMPLETE
+    out = read_jsonl(output)
+    assert [row["id"] for row in out] == [row["id"] for row in rows] and all(row["judge_failed"] for row in out)
+    err = capsys.readouterr().err
+    assert err.count("unreachable or misconfigured") == 1 and f"failed all {responses} request(s)" in err
+    not_sent = [row for row in out if row["judge_error"].startswith("not sent: judge given up on")]
+    # past --judge-failure-min-count (50) failures the run stops asking (at most 50 + 8 were sent); the rest
+    # is marked instead
+    assert ("STOPPED JUDGING" in err) == (responses > 50) and (len(not_sent) > 0) == (responses > 50)
+
+
+def test_empty_input_is_an_error(tmp_path: Path, capsys):
+    code, output = run(tmp_path, [])
+    assert code == 2 and "holds no records" in capsys.readouterr().err and not output.exists()
+
+
+def test_closed_stdout_ends_without_a_traceback():
+    command = [sys.executable, "-m", "recipe.pasr.score", "--demo"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    process.stdout.close()  # the reader is gone before anything is written, as with `| head -0`
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1 and "Traceback" not in err and "BrokenPipe" not in err

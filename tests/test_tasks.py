@@ -66,6 +66,12 @@ HUB_NAMES = [
     ("ucinlp/drop", "drop"),
     ("EdinburghNLP/xsum", "xsum"),
     ("WizardLMTeam/WizardLM_evol_instruct_70k", "alpaca_evol_instruct"),
+    # the short aliases users and configs write
+    ("math500", "math"),
+    ("Maxwell-Jia/AIME_2024", "aime24"),
+    ("aime_2024", "aime24"),
+    ("arc-challenge", "arc_challenge"),
+    ("alpaca_evol_instruct_70k", "alpaca_evol_instruct"),
     # case and surrounding whitespace do not matter
     ("  GSM8K ", "gsm8k"),
     ("OPENAI/GSM8K", "gsm8k"),
@@ -99,8 +105,43 @@ def test_prompts() -> None:
         {"role": "system", "content": PASR_SYSTEM_PROMPT},
         {"role": "user", "content": question},
     ]
-    assert standard_messages(question)[0]["content"] == STANDARD_SYSTEM_PROMPT
-    assert standard_messages(question)[1] == {"role": "user", "content": question}
+    assert standard_messages(question) == [
+        {"role": "system", "content": STANDARD_SYSTEM_PROMPT},
+        {"role": "user", "content": question},
+    ]
+
+
+def test_enum_values_are_the_strings_configs_and_records_use() -> None:
+    # Hydra configs, verl rows (extra_info.task_type) and stored records carry these exact strings.
+    assert [t.value for t in TaskType] == ["general", "multiple_choice", "summary"]
+    assert [r.value for r in Rule] == ["math", "gsm8k", "choice", "option"]
+    assert TaskType("summary") is TaskType.SUMMARY and Rule("option") is Rule.OPTION
+
+
+def test_abilities_written_into_verl_rows() -> None:
+    abilities = {name: task.ability for name, task in TASKS.items()}
+    assert abilities == {
+        "gsm8k": "math",
+        "math": "math",
+        "aime24": "math",
+        "mmlu": "knowledge",
+        "arc_challenge": "reasoning",
+        "gpqa": "knowledge",
+        "commonsenseqa": "reasoning",
+        "winogrande": "reasoning",
+        "drop": "reading",
+        "xsum": "summarization",
+        "alpaca_evol_instruct": "instruction",
+    }
+
+
+def test_tasks_are_immutable_shared_values() -> None:
+    # TASKS is module-level state shared by every caller: a task must not be changeable in place.
+    task = resolve_task("gsm8k")
+    with pytest.raises(AttributeError):
+        task.rule = None  # type: ignore[misc]
+    assert not hasattr(task, "__dict__")  # slotted: no stray attributes either
+    assert hash(task) == hash(resolve_task("openai/gsm8k"))
 
 
 @pytest.mark.parametrize("task_type", list(TaskType))

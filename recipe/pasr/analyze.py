@@ -5,7 +5,10 @@
 * evaluation runs of :mod:`recipe.pasr.evaluate` (a run directory or its ``records.jsonl``);
 * verl rollout or validation dumps (``trainer.rollout_data_dir`` / ``trainer.validation_data_dir``:
   ``<step>.jsonl`` files with ``input``, ``output``, ``gts``, ``score``, ``step`` and any reward extra
-  info such as ``acc``), a directory of them or single files. Dumps name no task; ``--task`` sets it.
+  info such as ``acc``), a directory of them or single files. Dumps name no task: ``--task`` sets it
+  for lines without a ``data_source`` (a line with neither is an error naming it);
+* the output of ``pasr-score`` (our JSONL format or a scored dump, whose ``pasr_acc`` wins over the
+  dump's own ``acc``).
 
 and writes ``analysis.json``, ``analysis.md`` and ``analysis.png``, per task (and per training step
 for dumps):
@@ -19,6 +22,10 @@ for dumps):
   refining is what the task's rule scorer extracts from the reasoning before the first refine block
   (an approximation: a number or option stated there); responses on judged tasks, or whose earlier
   reasoning states no extractable answer, count as unjudged. Right means acc >= 0.5.
+
+Exit codes: 0 every response analysed with its accuracy; 1 bad input (named by file and line), or
+no response at all; 3 written, but incomplete: some responses had no accuracy (a judge failure in the
+source), so accuracy and flips leave them out.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pathlib import Path
 from statistics import fmean, median
 from typing import Any
 
+from recipe.pasr import exit_codes
 from recipe.pasr.evaluate import RECORDS, load_records
 from recipe.pasr.metrics import RefineStats
 from recipe.pasr.response import REFINE_OPEN, parse_response
@@ -96,10 +104,14 @@ def _read_file(path: Path, task: str | None) -> Iterator[Sample]:
                 record = json.loads(line)
             except ValueError as exc:
                 raise ValueError(f"{where}: invalid JSON ({exc})") from None
+            if not isinstance(record, dict):
+                raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
             if "output" in record and "input" in record:
                 yield _from_dump(record, where, task)
             elif "response" in record and "task" in record:
                 yield _from_eval(record, where)
+            elif "response" in record and ("data_source" in record or task):
+                yield _from_scored(record, where, task)
             else:
                 raise ValueError(
                     f"{where}: neither an evaluation record nor a verl dump line (fields: {sorted(record)})"
@@ -121,15 +133,41 @@ def _from_eval(record: Mapping[str, Any], where: str) -> Sample:
     )
 
 
-def _from_dump(record: Mapping[str, Any], where: str, task: str | None) -> Sample:
-    source = record.get("data_source") or task
+def _task_name(source: str | None, where: str) -> str:
+    if not source:
+        raise ValueError(f"{where}: the line names no data_source; pass --task (e.g. --task gsm8k)")
+    try:
+        return resolve_task(source).name
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _acc(record: Mapping[str, Any]) -> Any:
+    """Our accuracy: ``pasr_acc`` when pasr-score kept the dump's own ``acc`` beside it."""
+    return record["pasr_acc"] if "pasr_acc" in record else record.get("acc")
+
+
+def _from_scored(record: Mapping[str, Any], where: str, task: str | None) -> Sample:
+    """A line of pasr-score's own format (``uid``, ``response``, ``data_source``, reward fields)."""
     return Sample(
         origin=where,
-        task=resolve_task(source).name if source else None,
+        task=_task_name(record.get("data_source") or task, where),
+        mode="standard" if record.get("role") == "standard" else "pasr",
+        response=record["response"],
+        acc=_acc(record),
+        ground_truth=record.get("ground_truth"),
+        question=record.get("question", ""),
+    )
+
+
+def _from_dump(record: Mapping[str, Any], where: str, task: str | None) -> Sample:
+    return Sample(
+        origin=where,
+        task=_task_name(record.get("data_source") or task, where),
         mode="rollout",
         response=record["output"],
         prompt_tail=record["input"][-64:],
-        acc=record.get("acc"),
+        acc=_acc(record),
         ground_truth=record.get("gts"),
         question=record.get("question", ""),
         step=record.get("step"),
@@ -248,7 +286,9 @@ def analyze(samples: Iterable[Sample]) -> dict[str, Any]:
         if obs is None:
             skipped[f"{sample.mode} responses (no refinement)"] += 1
             continue
-        by_task[sample.task or "unknown task"].observations.append(obs)
+        if obs.acc is None:
+            skipped["responses without an accuracy (not scored in the source, e.g. a judge failure)"] += 1
+        by_task[str(sample.task)].observations.append(obs)
         by_task[ALL].observations.append(obs)
         if sample.step is not None:
             by_step[sample.step].observations.append(obs)
@@ -307,38 +347,59 @@ def markdown(analysis: Mapping[str, Any]) -> str:
 
 
 def plot(analysis: Mapping[str, Any], path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig = figure(analysis)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def figure(analysis: Mapping[str, Any]) -> Any:
+    """The four panels of ``analysis.png`` (a matplotlib Figure; tests check its layout)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     overall = analysis["tasks"].get(ALL)
-    figure, axes = plt.subplots(2, 2, figsize=(11, 8))
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     if overall is not None:
         axes[0, 0].hist(overall["positions"], bins=POSITION_BINS, range=(0, 1))
-        axes[0, 1].bar(list(FLIPS), [overall["flips"][name] for name in FLIPS])
+        # Two-line labels ("wrong →" over "right"): five long names side by side would overlap.
+        axes[0, 1].bar([name.replace("_to_", " →\n") for name in FLIPS], [overall["flips"][name] for name in FLIPS])
         axes[1, 0].hist(overall["lengths"], bins=20)
+    for axis, ylabel in ((axes[0, 0], "refine blocks"), (axes[0, 1], "refining responses"), (axes[1, 0], "blocks")):
+        axis.set_ylabel(ylabel)
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks
     axes[0, 0].set_title("where refinement starts (relative position in reasoning)")
+    axes[0, 0].set_xlabel("position (0 = start of reasoning, 1 = end)")
     axes[0, 1].set_title("answer flips through refinement")
-    axes[0, 1].tick_params(axis="x", rotation=20)
     axes[1, 0].set_title("refine length (words)")
+    axes[1, 0].set_xlabel("words per refine block")
+    rates = axes[1, 1]
     if analysis["steps"]:
         steps = list(analysis["steps"])
-        axes[1, 1].plot(steps, [analysis["steps"][s]["refine_rate"] for s in steps], marker="o")
-        axes[1, 1].set_xlabel("training step")
+        rates.plot(steps, [100 * analysis["steps"][s]["refine_rate"] for s in steps], marker="o")
+        rates.set_xlabel("training step")
     else:
         tasks = [name for name in analysis["tasks"] if name != ALL]
-        axes[1, 1].bar(tasks, [analysis["tasks"][name]["refine_rate"] for name in tasks])
-        axes[1, 1].tick_params(axis="x", rotation=30)
-    axes[1, 1].set_title("refine rate")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+        # Horizontal bars: ten task names side by side overlap on an x axis, stacked they do not.
+        rates.barh(tasks, [100 * analysis["tasks"][name]["refine_rate"] for name in tasks])
+        rates.invert_yaxis()
+    rates.set_title("refine rate")
+    rates.set_xlabel("refine rate (% of responses)") if not analysis["steps"] else rates.set_ylabel("refine rate (%)")
+    fig.tight_layout()
+    return fig
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m recipe.pasr.analyze", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m recipe.pasr.analyze",
+        description=__doc__.split("\n\n")[0],
+        epilog=f"Exit codes: 0 every response analysed, 1 bad or empty input, {exit_codes.INCOMPLETE_HELP}.",
+    )
     parser.add_argument(
         "inputs", nargs="+", type=Path, help="evaluation run dirs or records.jsonl; verl dump dirs or files"
     )
@@ -347,10 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@exit_codes.quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         analysis = analyze(read_inputs(args.inputs, args.task))
+        if not analysis["tasks"] and not analysis["skipped"]:
+            raise ValueError(f"no responses in {', '.join(map(str, args.inputs))} (empty input?)")
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -360,7 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     (args.output_dir / "analysis.md").write_text(text)
     plot(analysis, args.output_dir / "analysis.png")
     print(text)
-    return 0
+    unscored = sum(count for reason, count in analysis["skipped"].items() if reason.startswith("responses without"))
+    if unscored:
+        print(f"INCOMPLETE: {unscored} response(s) without an accuracy", file=sys.stderr)
+        return exit_codes.INCOMPLETE
+    return exit_codes.OK
 
 
 if __name__ == "__main__":

@@ -22,7 +22,14 @@ response. A run directory refuses settings that would change its generations (an
 decoding); scoring settings can change only with ``--rescore``, which re-scores every stored record.
 
 ``python -m recipe.pasr.evaluate compare RUN_A RUN_B --output-dir CMP`` compares two runs (A the
-baseline): ``comparison.md``, ``comparison.json`` and ``comparison.png``.
+baseline) on the questions both scored: ``comparison.md``, ``comparison.json`` and ``comparison.png``.
+Runs whose stored settings differ beyond model, backend and mode are refused unless
+``--allow-different-settings``.
+
+Exit codes: 0 every requested record scored (compare: both runs scored the same questions); 1 the run
+could not start or stopped (the message says why; a rerun resumes); 3 results written in full but
+incomplete: judge failures remain, tasks were skipped (compare: the question sets differ, or settings
+were allowed to differ). The average then covers the complete tasks only and names the others.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from recipe.pasr import exit_codes
 from recipe.pasr.backends import (
     Backend,
     Generation,
@@ -55,18 +63,21 @@ from recipe.pasr.backends import (
     parse_chat_template_kwargs,
 )
 from recipe.pasr.eval_report import (
+    COMPARED_SETTINGS,
     average,
     compare,
     comparison_markdown,
     comparison_plot,
+    is_complete,
     results_markdown,
+    settings_differences,
     task_metrics,
 )
 from recipe.pasr.response import ParsedResponse, parse_response
 from recipe.pasr.reward import RewardConfig, Role, SampleScore, result_record, score_group
 from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
 from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
-from recipe.pasr.tasks import paper_eval_prompt, paper_judge_type, resolve_task
+from recipe.pasr.tasks import TASKS, paper_eval_prompt, paper_judge_type, resolve_task
 
 MODES = ("pasr", "standard", "self_refine")
 PROTOCOLS = ("rules", "paper")
@@ -111,8 +122,6 @@ SETTINGS_BEFORE_RECORDED = {
     "judge_temperature": 0.0,
     "judge_scale": "binary",
 }
-# Settings under which two runs' accuracies mean the same thing: compare refuses to mix them.
-COMPARABLE_KEYS = ("protocol", "judge_target")
 
 Record = dict[str, Any]
 Key = tuple[str, int, int]
@@ -409,8 +418,8 @@ class RunConfig:
 def check_resume(run_dir: Path, config: RunConfig, rescore: bool) -> None:
     """Refuse to mix records generated (or scored, without ``--rescore``) under different settings."""
     path = run_dir / CONFIG
-    if not path.is_file():
-        return
+    if not path.is_file() or not _holds_records(run_dir):
+        return  # a start that failed before any record was written binds nothing
     old, new = SETTINGS_BEFORE_RECORDED | json.loads(path.read_text()), asdict(config)
     changed = [k for k in GENERATION_KEYS if old.get(k) != new[k]]
     if changed:
@@ -420,6 +429,24 @@ def check_resume(run_dir: Path, config: RunConfig, rescore: bool) -> None:
     if rescored and not rescore:
         details = ", ".join(f"{k}: {old.get(k)!r} → {new[k]!r}" for k in rescored)
         raise RunError(f"{run_dir} was scored with other settings ({details}); add --rescore to re-score all records")
+
+
+def _holds_records(run_dir: Path) -> bool:
+    records = run_dir / RECORDS
+    return records.is_file() and records.stat().st_size > 0
+
+
+def _load_backend(backend_factory: Any, model: str) -> Backend:
+    """The backend, or a short :class:`RunError` when the model cannot be loaded (not a long traceback)."""
+    try:
+        return backend_factory()
+    except (OSError, ValueError, ImportError) as exc:  # transformers/vLLM: bad path, id or config
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise RunError(
+            f"cannot load model {model!r}: {first}\n"
+            "--model must be a local checkpoint directory (with config.json) or a Hugging Face model id; "
+            "nothing was generated, so rerun with the corrected --model"
+        ) from None
 
 
 async def evaluate(
@@ -469,7 +496,7 @@ async def evaluate(
                 pending = [i for i in task_items[start : start + batch_size] if i.key not in records]
                 if not pending:
                     continue
-                backend = backend or backend_factory()
+                backend = backend or _load_backend(backend_factory, config.model)
                 fresh = await generate(backend, pending, config.mode, config.sampling, config.seed, config.protocol)
                 warning = closed_think_warning(fresh[0]["prompt_tail"]) if config.mode == "pasr" else None
                 if warning and not warned:
@@ -574,6 +601,9 @@ def run_main(args: argparse.Namespace) -> int:
         raise RunError(f"the {backend} backend needs --model (an HF id or a local checkpoint directory)")
     if backend == "openai" and not (args.api_model or args.model):
         raise RunError("the openai backend needs --api-model (the served model name) or --model")
+    unknown = [t for t in args.tasks if t not in TASKS]
+    if unknown:
+        raise RunError(f"unknown task {', '.join(map(repr, unknown))}; known tasks: {', '.join(TASKS)}")
     missing = [t for t in args.tasks if not (args.data_dir / f"{t}.parquet").is_file()]
     if missing:
         raise RunError(
@@ -641,7 +671,23 @@ def run_main(args: argparse.Namespace) -> int:
     failures = results["average"]["judge_failures"]
     if failures:
         print(f"WARNING: {failures} judge failure(s); rerun the same command to re-score them", file=sys.stderr)
-    return 0
+    if judge is not None:
+        diagnosis = judge_diagnosis(args.output_dir / RECORDS, judge.config.url)
+        if diagnosis:
+            print(f"ERROR: {diagnosis}", file=sys.stderr)
+    if not is_complete(results):
+        incomplete = [*results["average"]["incomplete_tasks"], *results.get("skipped_tasks", {})]
+        print(f"INCOMPLETE: {', '.join(incomplete)} not fully scored; the average leaves them out", file=sys.stderr)
+        return exit_codes.INCOMPLETE
+    return exit_codes.OK
+
+
+def judge_diagnosis(records_path: Path, url: str) -> str | None:
+    """The one-line 'judge unreachable or misconfigured' message when every judged record of the run failed."""
+    judged = [r for r in load_records(records_path).values() if r.get("scorer") == "judge"]
+    failed = [r for r in judged if r.get("judge_failed")]
+    first = failed[0].get("judge_error") if failed else None
+    return exit_codes.judge_diagnosis(url, len(judged), len(failed), first)
 
 
 def compare_main(args: argparse.Namespace) -> int:
@@ -651,16 +697,19 @@ def compare_main(args: argparse.Namespace) -> int:
         if not (run / RESULTS).is_file():
             raise RunError(f"{run} has no {RESULTS}: not a finished evaluation run")
         results.append(json.loads((run / RESULTS).read_text()))
-    for key in COMPARABLE_KEYS:
-        values = [r["config"].get(key, SETTINGS_BEFORE_RECORDED[key]) for r in results]
-        if values[0] != values[1]:
-            raise RunError(
-                f"{runs[0]} was evaluated with {key}={values[0]!r} and {runs[1]} with {key}={values[1]!r}: their "
-                f"accuracies are not comparable; evaluate both with the same --{key.replace('_', '-')}"
-            )
+    different = settings_differences(
+        SETTINGS_BEFORE_RECORDED | results[0]["config"], SETTINGS_BEFORE_RECORDED | results[1]["config"]
+    )
+    if different and not args.allow_different_settings:
+        raise RunError(
+            f"the runs were made with different settings ({'; '.join(different)}), so their accuracies are not "
+            f"comparable; only {', '.join(sorted(COMPARED_SETTINGS))} may differ. Pass --allow-different-settings "
+            "to compare them anyway (the differences are then listed in the report)"
+        )
     labels = tuple(args.labels or [f"{run.name} ({r['config']['mode']})" for run, r in zip(runs, results, strict=True)])
     records = [list(load_records(run / RECORDS).values()) for run in runs]
     comparison = compare(results[0], results[1], records[0], records[1])
+    comparison["warnings"] += [f"different settings (allowed): {difference}" for difference in different]
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "comparison.json").write_text(json.dumps({"labels": labels, **comparison}, indent=2) + "\n")
@@ -668,17 +717,21 @@ def compare_main(args: argparse.Namespace) -> int:
     (out / "comparison.md").write_text(markdown)
     comparison_plot(comparison, labels, out / "comparison.png")
     print(markdown)
-    return 0
+    for warning in comparison["warnings"]:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    return exit_codes.INCOMPLETE if comparison["warnings"] else exit_codes.OK
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m recipe.pasr.evaluate",
         description=__doc__.split("\n\n")[0],
-        epilog="Without a command, run is assumed: python -m recipe.pasr.evaluate --data-dir ... (see run --help).",
+        epilog="Without a command, run is assumed: python -m recipe.pasr.evaluate --data-dir ... (see run --help). "
+        f"Exit codes: 0 every requested record scored, 1 error (a rerun resumes), {exit_codes.INCOMPLETE_HELP}.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="generate and score (the default command)")
+    codes = f"Exit codes: 0 every requested record scored, 1 error (a rerun resumes), {exit_codes.INCOMPLETE_HELP}."
+    run = commands.add_parser("run", help="generate and score (the default command)", epilog=codes)
     data = run.add_argument_group("data")
     data.add_argument(
         "--data-dir", type=Path, required=True, help="<task>.parquet files from data_prep/prepare_eval.py"
@@ -743,13 +796,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="pasr: score the answer block of a malformed response (default: acc 0)",
     )
     score.add_argument("--rescore", action="store_true", help="re-score every stored record (no regeneration)")
-    cmp = commands.add_parser("compare", help="compare two runs: baseline first")
+    cmp = commands.add_parser(
+        "compare",
+        help="compare two runs: baseline first",
+        description="Compare two runs on the questions both scored (per task: n, both accuracies, tokens).",
+        epilog="Exit codes: 0 both runs scored the same questions with the same settings, 1 error (e.g. settings "
+        f"differ), {exit_codes.INCOMPLETE} compared, but the question sets differ or settings were allowed to differ.",
+    )
     cmp.add_argument("runs", nargs=2, metavar="RUN", help="baseline run dir, then candidate run dir")
     cmp.add_argument("--output-dir", required=True)
     cmp.add_argument("--labels", nargs=2, metavar="LABEL")
+    cmp.add_argument(
+        "--allow-different-settings",
+        action="store_true",
+        help=f"compare runs whose stored settings differ beyond {', '.join(sorted(COMPARED_SETTINGS))}",
+    )
     return parser
 
 
+@exit_codes.quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in ("run", "compare", "-h", "--help"):

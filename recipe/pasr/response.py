@@ -75,11 +75,15 @@ class ParsedResponse:
         return self.refine_ok and bool(self.refine_blocks)
 
     def refine_positions(self) -> list[float]:
-        """Relative position (0..1) of each refine block's start within the think content."""
+        """Relative position (0..1) of each refine block's start within the think content.
+
+        Only blocks of the (first) think block have one: a malformed response with a second think
+        block may refine there, and an offset past this block's end is no position in it.
+        """
         if not self.is_refine or self.think is None:
             return []
-        length = max(self.think.end - self.think.start, 1)
-        return [(block.span.start - self.think.start) / length for block in self.refine_blocks]
+        start, end = self.think.start, self.think.end  # a block inside makes end > start
+        return [(block.span.start - start) / (end - start) for block in self.refine_blocks if block.span.start < end]
 
 
 def open_think_prefix(prompt_tail: str) -> str:

@@ -9,7 +9,10 @@ Each input line is one response: ``uid`` (prompt group id), ``response``, ``grou
 verl 0.9.1 writes with ``trainer.rollout_data_dir`` (``input``, ``output``, ``gts``, ``uid`` =
 ``{prompt uid}_{session}_{index}``; ``--data-source`` supplies the data source such files lack).
 Each output line is the input record plus the reward fields of :func:`recipe.pasr.reward.result_record`,
-in input order; a summary goes to stderr.
+in input order; a summary goes to stderr. A verl dump line keeps every field verl wrote: a reward field
+whose name it already has (verl's own ``score``, reward extra info such as ``acc``) is written as
+``pasr_<name>`` instead, and the data source used is recorded as ``data_source``. Lines of our own
+format are re-scored in place (their reward fields are replaced).
 
 Streaming. The refinement bonus needs a whole prompt group, and a stream cannot tell whether a uid
 will come back. So the file is read twice: the first pass validates every line (a malformed file
@@ -24,8 +27,16 @@ Rule-scored records are scored inline and synchronously (no per-record task or t
 the bulk of most files); judged ones run as concurrent tasks, bounded, with the judge client's own
 connection limit below that.
 
-Exit codes: 0 done, 1 judge failures past the configured policy or rate, 2 bad usage or bad input
-(the message names the line).
+Judge failures. A failed judge verdict is marked in its line (``judge_failed``, ``judge_error``) and
+handled by ``--judge-failure-policy``. When failures pass ``--judge-failure-max-rate`` (after
+``--judge-failure-min-count`` judged responses) no further judge request is sent: the remaining judged
+lines are written as failures too (``judge_error`` says they were not sent), so the output is complete
+and shows what a rerun must re-score. A judge that failed every request is named once as unreachable
+or misconfigured.
+
+Exit codes: 0 every line scored; 1 a judge failure under ``--judge-failure-policy raise`` (no output);
+2 bad usage or bad input (the message names the line), an empty input; 3 output written in full but
+incomplete: judge failures, or lines skipped with ``--skip-invalid``.
 """
 
 from __future__ import annotations
@@ -46,6 +57,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from recipe.pasr import exit_codes
 from recipe.pasr.metrics import RefineStats
 from recipe.pasr.reward import (
     BaselineMode,
@@ -70,8 +82,8 @@ _HOLD_SOFT_LIMIT = 1024  # held-back lines above which the reader waits for judg
 class InputError(ValueError):
     """A malformed input line (bad JSON, missing or mistyped field, unknown data source, bad reference)."""
 
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message if line is None else f"line {line}: {message}")
 
 
 # --- input records ---------------------------------------------------------------------------------
@@ -86,6 +98,7 @@ class Record:
     group: str
     request: ScoreRequest
     judged: bool
+    dump: bool = False  # a verl rollout dump line: its own fields are never overwritten
 
 
 def _get(
@@ -156,7 +169,7 @@ def parse_record(line: int, text: bytes | str, scorer: SampleScorer, default_dat
         prompt_tail=question if dump else "",  # verl's decoded prompt may end with an opened <think>
         baseline_acc=baseline_acc,
     )
-    return Record(line, obj, prompt_uid(uid) if dump else str(uid), request, judged)
+    return Record(line, obj, prompt_uid(uid) if dump else str(uid), request, judged, dump)
 
 
 def read_records(
@@ -183,6 +196,16 @@ class _Slot:
     record: Record
     sample: SampleScore | None = None
     output: dict[str, Any] | None = None
+    reward: dict[str, Any] | None = None
+
+
+def output_line(record: Record, reward: dict[str, Any]) -> dict[str, Any]:
+    """The input fields plus the reward fields (see module docstring for verl dump lines)."""
+    if not record.dump:
+        return {**record.fields, **reward}
+    line = {"data_source": record.request.data_source, **record.fields}
+    line.update((f"pasr_{key}" if key in record.fields else key, value) for key, value in reward.items())
+    return line
 
 
 class GroupedScorer:
@@ -196,7 +219,7 @@ class GroupedScorer:
         self,
         scorer: SampleScorer,
         expected: Counter[str],
-        emit: Callable[[dict[str, Any]], None],
+        emit: Callable[[dict[str, Any], dict[str, Any]], None],
         on_skip: Callable[[InputError], None] | None,
         max_in_flight: int,
     ) -> None:
@@ -207,6 +230,8 @@ class GroupedScorer:
         self.on_skip = on_skip
         self.max_in_flight = max_in_flight
         self.monitor = JudgeFailureMonitor(self.config.judge_failure_max_rate, self.config.judge_failure_min_count)
+        self.stopped: str | None = None  # why no more judge requests are sent (the failure rate tripped)
+        self.first_judge_error: str | None = None
         self.groups = 0
         self.max_held = 0
         self._held: deque[_Slot] = deque()
@@ -216,7 +241,9 @@ class GroupedScorer:
         self._progress = asyncio.Event()
 
     async def add(self, record: Record) -> None:
-        if record.judged:
+        if record.judged and self.stopped is not None:
+            self._scored(self._hold(record), self._not_sent(record.request))
+        elif record.judged:
             await self._submit(self._hold(record), self.scorer.score(record.request))
         else:
             try:
@@ -229,7 +256,11 @@ class GroupedScorer:
                 self._count_down(record.group)
             else:
                 slot = self._hold(record)
-                if self.scorer.falls_back(sample):  # scorer "fallback": the rule found no single answer
+                if self.scorer.falls_back(sample) and self.stopped is not None:  # a fallback the judge never saw
+                    sample.scorer, sample.judge_failed = "judge", True
+                    sample.judge_error = f"not sent: {self.stopped}"
+                    self._scored(slot, sample)
+                elif self.scorer.falls_back(sample):  # scorer "fallback": the rule found no single answer
                     await self._submit(slot, self._judge_unresolved(sample, record.request))
                 else:
                     self._scored(slot, sample)
@@ -254,6 +285,16 @@ class GroupedScorer:
     def cancel(self) -> None:
         for task in self._in_flight:
             task.cancel()
+
+    def _not_sent(self, request: ScoreRequest) -> SampleScore:
+        """A judged record after the judge was given up on: a marked failure, unless there is no answer."""
+        sample, _, judged = self.scorer.prepare(request)
+        if judged is None:
+            sample.acc, sample.scorer = self.config.missing_answer_acc, "none"
+        else:
+            sample.scorer, sample.judge_failed = "judge", True
+            sample.judge_error = f"not sent: {self.stopped}"
+        return sample
 
     def _hold(self, record: Record) -> _Slot:
         slot = _Slot(record)
@@ -286,7 +327,12 @@ class GroupedScorer:
 
     def _scored(self, slot: _Slot, sample: SampleScore) -> None:
         slot.sample = sample
-        self.monitor.record(sample)
+        if sample.judge_failed and self.first_judge_error is None:
+            self.first_judge_error = sample.judge_error
+        try:
+            self.monitor.record(sample)
+        except JudgeFailureError as exc:
+            self.stopped = self.stopped or f"judge given up on: {exc}"
         self._count_down(slot.record.group)
 
     def _count_down(self, group: str) -> None:
@@ -298,11 +344,13 @@ class GroupedScorer:
         slots = self._open.pop(group, [])
         samples = [slot.sample for slot in slots if slot.sample is not None]  # all of them: zip checks
         for slot, sample, result in zip(slots, samples, score_group(samples, self.config), strict=True):
-            slot.output = {**slot.record.fields, **result_record(sample, result)}
+            slot.reward = result_record(sample, result)
+            slot.output = output_line(slot.record, slot.reward)
         self.groups += bool(slots)
         while self._held and (output := self._held[0].output) is not None:
-            self._held.popleft()
-            self.emit(output)
+            slot = self._held.popleft()
+            assert slot.reward is not None
+            self.emit(output, slot.reward)
 
 
 # --- running -----------------------------------------------------------------------------------------
@@ -318,6 +366,13 @@ class Summary:
     skipped_lines: int = 0
     no_answer: int = 0
     max_held: int = 0
+    judge_stopped: str | None = None
+    judge_diagnosis: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every line scored: no judge failure and no skipped line."""
+        return not (self.stats.judge_failures or self.skipped_lines)
 
     def add(self, record: dict[str, Any]) -> None:
         self.stats.add(record)
@@ -340,6 +395,13 @@ class Summary:
                 f"  rule unresolved   {s.rule_unresolved}  (no single answer found; rule_fallbacks: "
                 f"{s.rule_fallbacks} judged instead, the rest scored 0)",
                 f"  skipped lines     {self.skipped_lines}",
+                *([f"STOPPED JUDGING: {self.judge_stopped}"] if self.judge_stopped else []),
+                *([f"ERROR: {self.judge_diagnosis}"] if self.judge_diagnosis else []),
+                *(
+                    []
+                    if self.complete
+                    else [f"INCOMPLETE: {s.judge_failures} judge failure(s), {self.skipped_lines} skipped line(s)"]
+                ),
             ]
         )
 
@@ -368,11 +430,13 @@ async def score_file(
 
     on_skip = skip if options.skip_invalid else None
     expected = Counter(record.group for record in read_records(path, parse, on_skip))
+    if not expected and not summary.skipped_lines:
+        raise InputError(None, f"{path} holds no records (an empty file?)")
     with tqdm(total=expected.total(), desc=PROG, unit="resp", disable=not options.progress, file=sys.stderr) as bar:
 
-        def emit_one(record: dict[str, Any]) -> None:
+        def emit_one(record: dict[str, Any], reward: dict[str, Any]) -> None:
             emit(record)
-            summary.add(record)
+            summary.add(reward)
             bar.update()
 
         engine = GroupedScorer(scorer, expected, emit_one, on_skip, options.max_in_flight)
@@ -384,6 +448,12 @@ async def score_file(
         finally:
             engine.cancel()
     summary.groups, summary.max_held = engine.groups, engine.max_held
+    summary.judge_stopped = engine.stopped
+    judge_url = scorer.judge.config.url if scorer.judge is not None else None
+    monitor = engine.monitor
+    summary.judge_diagnosis = exit_codes.judge_diagnosis(
+        judge_url, monitor.judged, monitor.failed, engine.first_judge_error
+    )
     return summary
 
 
@@ -473,7 +543,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Score PASR responses (JSONL) with format, accuracy and refinement rewards.",
-        epilog="Exit codes: 0 done, 1 too many judge failures, 2 bad usage or input (the message names the line).",
+        epilog="Exit codes: 0 every line scored, 1 a judge failure under --judge-failure-policy raise, 2 bad usage "
+        f"or input (the message names the line) or an empty input, {exit_codes.INCOMPLETE_HELP}.",
     )
     parser.add_argument(
         "--input", metavar="PATH", help="JSONL of responses, or a verl rollout dump (trainer.rollout_data_dir)"
@@ -526,6 +597,7 @@ def _judge_client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error(str(exc))
 
 
+@exit_codes.quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -564,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: judge failure: {exc}", file=sys.stderr)
         return 1
     print(summary.render(), file=sys.stderr)
-    return 0
+    return exit_codes.OK if summary.complete else exit_codes.INCOMPLETE
 
 
 if __name__ == "__main__":

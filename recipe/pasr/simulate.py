@@ -39,6 +39,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -530,6 +531,15 @@ def markdown_table(rows: Sequence[Row]) -> str:
 
 def plot(rows: Sequence[Row], population: Sequence[TaskType], path: Path) -> None:
     """Refine probability per question type over training: one row of panels per scenario, one per mode."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(rows, population)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # keeps the outside legend in the image
+    plt.close(fig)
+
+
+def figure(rows: Sequence[Row], population: Sequence[TaskType]) -> Any:
+    """The figure of :func:`plot` (a matplotlib Figure; tests check its layout)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -559,11 +569,11 @@ def plot(rows: Sequence[Row], population: Sequence[TaskType], path: Path) -> Non
             ax.set_xlabel("step")
             ax.grid(alpha=0.3)
         axes[i][0].set_ylabel("refine probability")
-    axes[0][-1].legend(fontsize=7, loc="center right")
+    # One legend to the right of all panels: inside a panel it covers the curves.
+    fig.legend(*axes[0][-1].get_legend_handles_labels(), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle("Learned refine probability per question type (mean over seeds, band: min-max)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def write_outputs(
