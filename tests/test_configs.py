@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
 from tiny_hf import build_tiny_model_dir
 from verl.trainer.ppo.reward import resolve_reward_manager_cls
 from verl.trainer.ppo.utils import need_critic, need_reference_policy
@@ -175,8 +176,7 @@ def test_paper_profile_validates_and_loads(model_dir: Path):
     actor = omega_conf_to_dataclass(config.actor_rollout_ref.actor)
     algorithm = omega_conf_to_dataclass(config.algorithm)
     assert actor.loss_agg_mode == "seq-mean-token-mean" and algorithm.filter_groups.enable
-    check_verl_settings(config)
-    pasr = load_pasr_config(config)
+    pasr = check_job_config(config)
     judge = JudgeConfig(**pasr.judge)
     assert (judge.scale, judge.temperature, judge.url) == ("graded", 0.2, "http://judge.example:8000/v1")
     assert pasr.reward.baseline == "paired" and pasr.reward.score_invalid_format
@@ -383,6 +383,7 @@ def test_reward_manager_loads_through_verl_in_a_fresh_process(tmp_path: Path, mo
         import json, sys
         import numpy as np, torch
         from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
         from transformers import AutoTokenizer
         from verl import DataProto
         from verl.trainer.ppo.reward import load_reward_manager
