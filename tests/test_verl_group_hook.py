@@ -512,14 +512,27 @@ def _failing_trainer(env, monkeypatch, mode: str, records: list[dict]):
     return trainer
 
 
-def test_async_mode_stops_on_reward_errors_while_sampling(env, monkeypatch):
-    """Every group fails (a field missing from every record): verl's async replay buffer evicts and refills
-    forever; the PASR trainer stops it, with the first errors' text, within a bound."""
+def without_ground_truth(question: str) -> dict:
+    return record(question, "#### 12") | {"reward_model": {"style": "rule"}}
+
+
+@pytest.mark.parametrize(
+    ("unscorable", "expected"),
+    [
+        ([record("what is 12", "#### 12", "no_such_source"), record("what is 72", "#### 12", "no_such_source")],
+         "no_such_source"),
+        ([without_ground_truth("what is 12"), without_ground_truth("what is 72")],
+         "missing field reward_model.ground_truth"),
+    ],
+    ids=["unknown_data_source", "missing_field"],
+)  # fmt: skip
+def test_async_mode_stops_on_reward_errors_while_sampling(env, monkeypatch, unscorable: list[dict], expected: str):
+    """Every group fails (an unknown data_source or a field missing from every record): verl's async replay
+    buffer evicts and refills forever; the PASR trainer stops it, with the first errors' text, within a bound."""
     import threading
 
     from verl.trainer.ppo.v1.replay_buffer import ReplayBufferAsync
 
-    unscorable = [record("what is 12", "#### 12", "no_such_source"), record("what is 72", "#### 12", "no_such_source")]
     trainer = _failing_trainer(env, monkeypatch, "pasr_colocate_async", unscorable)
     assert isinstance(trainer.replay_buffer, ReplayBufferAsync)
     trainer._add_batch_to_generate()
@@ -536,7 +549,7 @@ def test_async_mode_stops_on_reward_errors_while_sampling(env, monkeypatch):
     thread.start()
     thread.join(timeout=30)
     assert outcome, "sampling did not stop within 30 s"
-    assert isinstance(outcome[0], PasrRewardError) and "no_such_source" in str(outcome[0])
+    assert isinstance(outcome[0], PasrRewardError) and expected in str(outcome[0])
     assert time.monotonic() - started < 30
     clear_partition("train")
 
@@ -642,6 +655,7 @@ def test_sync_mode_stops_on_a_record_missing_a_field(env, monkeypatch, field: st
     records = [record("what is 12", "12", data_source), broken]
     trainer = _failing_trainer(env, monkeypatch, "pasr_sync", records)
     monkeypatch.setattr(type(trainer), "_balance_batch", lambda *args, **kwargs: pytest.fail("trained on it"))
-    with pytest.raises(PasrRewardError, match=rf"record uid=\S+ extra_info.index=7: missing field {field}\b"):
+    named = rf"uid (\S+): ValueError: record uid=\1 extra_info.index=7: missing field {field}\b"  # the prompt uid
+    with pytest.raises(PasrRewardError, match=named):
         trainer.step({}, {})
     clear_partition("train")
