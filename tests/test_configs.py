@@ -385,6 +385,7 @@ def test_reward_manager_loads_through_verl_in_a_fresh_process(tmp_path: Path, mo
         import json, sys
         import numpy as np, torch
         from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
         from transformers import AutoTokenizer
         from verl import DataProto
         from verl.trainer.ppo.reward import load_reward_manager

@@ -131,12 +131,12 @@ class Env:
             reward_loop_worker_handles=self.reward_handles,
         )
 
-    def batch(self, config, records: list[dict], validate: bool = False):
+    def batch(self, config, records: list[dict], validate: bool = False, uids: list[str] | None = None):
         path = self.tmp / f"{uuid.uuid4().hex}.parquet"
         pd.DataFrame(records).to_parquet(path)
         dataset = RLHFDataset([str(path)], self.tokenizer, config.data)
         batch_dict = collate_fn([dataset[i] for i in range(len(dataset))])
-        batch_dict["uid"] = np.array([str(uuid.uuid4()) for _ in records], dtype=object)
+        batch_dict["uid"] = np.array(uids or [str(uuid.uuid4()) for _ in records], dtype=object)
         batch = tu.get_tensordict(batch_dict)
         tu.assign_non_tensor_data(batch, "global_steps", 1)
         if validate:
@@ -512,14 +512,27 @@ def _failing_trainer(env, monkeypatch, mode: str, records: list[dict]):
     return trainer
 
 
-def test_async_mode_stops_on_reward_errors_while_sampling(env, monkeypatch):
-    """Every group fails (a field missing from every record): verl's async replay buffer evicts and refills
-    forever; the PASR trainer stops it, with the first errors' text, within a bound."""
+def without_ground_truth(question: str) -> dict:
+    return record(question, "#### 12") | {"reward_model": {"style": "rule"}}
+
+
+@pytest.mark.parametrize(
+    ("unscorable", "expected"),
+    [
+        ([record("what is 12", "#### 12", "no_such_source"), record("what is 72", "#### 12", "no_such_source")],
+         "no_such_source"),
+        ([without_ground_truth("what is 12"), without_ground_truth("what is 72")],
+         "missing field reward_model.ground_truth"),
+    ],
+    ids=["unknown_data_source", "missing_field"],
+)  # fmt: skip
+def test_async_mode_stops_on_reward_errors_while_sampling(env, monkeypatch, unscorable: list[dict], expected: str):
+    """Every group fails (an unknown data_source or a field missing from every record): verl's async replay
+    buffer evicts and refills forever; the PASR trainer stops it, with the first errors' text, within a bound."""
     import threading
 
     from verl.trainer.ppo.v1.replay_buffer import ReplayBufferAsync
 
-    unscorable = [record("what is 12", "#### 12", "no_such_source"), record("what is 72", "#### 12", "no_such_source")]
     trainer = _failing_trainer(env, monkeypatch, "pasr_colocate_async", unscorable)
     assert isinstance(trainer.replay_buffer, ReplayBufferAsync)
     trainer._add_batch_to_generate()
@@ -536,7 +549,7 @@ def test_async_mode_stops_on_reward_errors_while_sampling(env, monkeypatch):
     thread.start()
     thread.join(timeout=30)
     assert outcome, "sampling did not stop within 30 s"
-    assert isinstance(outcome[0], PasrRewardError) and "no_such_source" in str(outcome[0])
+    assert isinstance(outcome[0], PasrRewardError) and expected in str(outcome[0])
     assert time.monotonic() - started < 30
     clear_partition("train")
 
@@ -567,11 +580,82 @@ def test_a_record_choosing_another_agent_loop_is_refused(env):
     manager = env.manager(env.base_config, {("12", "pasr"): [PLAIN_RIGHT]})
     batch = env.batch(env.base_config, [record("what is 12", "#### 12") | {"agent_name": "tool_agent"}])
     (uid,) = env.submit(manager, batch, "train")
-    deadline = time.monotonic() + 60
-    while tq.kv_list()["train"][uid]["status"] not in ("finished", "failure") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert tq.kv_list()["train"][uid]["status"] == "failure"
+    assert wait_for_status(uid, "train") == "failure"
     assert not [key for key in tq.kv_list()["train"] if key.startswith(f"{uid}_")]  # no session was written
     errors = manager.take_errors()
     assert errors and all("agent_name='tool_agent' is not supported by PASR" in error for error in errors)
+    clear_partition("train")
+
+
+def wait_for_status(uid: str, partition: str, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    while tq.kv_list()[partition][uid]["status"] not in ("finished", "failure") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return tq.kv_list()[partition][uid]["status"]
+
+
+def test_a_prompt_uid_arriving_twice_in_one_worker_is_an_error(env):
+    """The second prompt with a running prompt's uid would join its group and overwrite its rows: it is refused,
+    named, and the first group is written with its own final rewards."""
+    config = compose_config(env.model_dir, "actor_rollout_ref.rollout.n=2")
+    manager = env.manager(config, {("12", "pasr"): [REFINE_RIGHT, PLAIN_WRONG], ("72", "pasr"): [PLAIN_RIGHT] * 2})
+    uid = f"dup-{uuid.uuid4().hex}"
+    batch = env.batch(config, [record("what is 12", "#### 12"), record("what is 72", "#### 12")], uids=[uid, uid])
+    tag = {"is_prompt": True, "status": "pending", "global_steps": 1}
+    tq.kv_batch_put(keys=[uid], partition_id="train", tags=[tag])  # one key: verl's put of the batch's uids
+    manager.generate_sequences(batch)
+    assert wait_for_status(uid, "train") == "finished"
+    errors = manager.take_errors()
+    assert errors == [f"uid {uid}: ValueError: record uid={uid}: prompt uid arrived twice in one agent-loop worker "
+                      "while its first group is still running; PASR groups a prompt's sessions by uid, so each "
+                      "prompt needs a unique uid"]  # fmt: skip
+    keys = [key for key in tq.kv_list()["train"] if key.startswith(f"{uid}_")]
+    rows = tq.kv_batch_get(keys=keys, partition_id="train", select_fields=["extra_fields", "rm_scores"])
+    records = [row["reward_extra_info"] for row in rows.pop("extra_fields").tolist()]
+    assert len(records) == 2 and {r["refine_outcome"] for r in records} == {"win", None}  # the first prompt's
+    assert sorted(rows["rm_scores"].to_padded_tensor(padding=0.0).sum(dim=-1).tolist()) == pytest.approx([1.0, 3.0])
+    clear_partition("train")
+
+
+def test_single_response_validation_reports_accuracy_and_refine_rate_without_a_bonus(env):
+    """verl's default validation (one greedy response) has nothing to compare a refinement with: the bonus is
+    None (not a fake 0), so verl's validation metrics report acc and is_refine and no bonus metrics."""
+    config = compose_config(env.model_dir)
+    config.actor_rollout_ref.rollout.val_kwargs.n = 1
+    manager = env.manager(config, {("12", "pasr"): [REFINE_RIGHT], ("72", "pasr"): [PLAIN_WRONG]})
+    records = [record("what is 12", "#### 12"), record("what is 72", "#### 12")]
+    groups = env.run(manager, env.batch(config, records, validate=True), "val")
+    assert sorted(len(group) for group in groups.values()) == [1, 1]
+    rows = [row for group in groups.values() for row in group]
+    for row in rows:
+        assert (row["refine_bonus"], row["refine_outcome"], row["baseline"]) == (None, None, None)
+        assert row["baseline_source"] == "not_computed_single_response"
+    assert sorted(row["rm_score"] for row in rows) == pytest.approx([1.0, 2.0])  # format + acc, nothing added
+    keys = [key for key in rows[0] if key not in ("text", "key", "rm_score")]
+    infos = {key: [row[key] for row in rows] for key in keys}
+    per_source = process_validation_metrics(["gsm8k"] * 2, list(groups), infos)["gsm8k"]
+    assert per_source["acc"]["mean@1"] == pytest.approx(0.5)
+    assert per_source["is_refine"]["mean@1"] == pytest.approx(0.5)
+    assert "refine_bonus" not in per_source and "baseline" not in per_source
+    assert manager.take_errors() == []
+
+
+@pytest.mark.parametrize(
+    ("field", "data_source"),
+    [("reward_model.ground_truth", "gsm8k"), ("extra_info.question", "drop")],  # drop is judged: needs the question
+)
+def test_sync_mode_stops_on_a_record_missing_a_field(env, monkeypatch, field: str, data_source: str):
+    """A field missing from one record (read back from parquet as None) is an error naming the record and the
+    field, and the step stops before any update; it is never scored as the text "None" or a blank question."""
+    broken = record("what is 72", "12", data_source, index=7)
+    if field == "reward_model.ground_truth":
+        broken["reward_model"] = {"style": "rule"}
+    else:
+        del broken["extra_info"]["question"]
+    records = [record("what is 12", "12", data_source), broken]
+    trainer = _failing_trainer(env, monkeypatch, "pasr_sync", records)
+    monkeypatch.setattr(type(trainer), "_balance_batch", lambda *args, **kwargs: pytest.fail("trained on it"))
+    named = rf"uid (\S+): ValueError: record uid=\1 extra_info.index=7: missing field {field}\b"  # the prompt uid
+    with pytest.raises(PasrRewardError, match=named):
+        trainer.step({}, {})
     clear_partition("train")

@@ -65,7 +65,15 @@ def test_verl_served_judge_is_reached_through_verls_router(tmp_path: Path):
             with initialize_config_module("verl.trainer.config", version_base=None):
                 config = compose(
                     "ppo_trainer",
-                    overrides=["+recipe=pasr", f"actor_rollout_ref.model.path={model_dir}", "pasr.judge_backend=verl"],
+                    overrides=[
+                        "+recipe=pasr",
+                        f"actor_rollout_ref.model.path={model_dir}",
+                        "pasr.judge_backend=verl",
+                        # verl serves the judge (the driver check requires it; the router stands in for it here)
+                        "reward.reward_model.enable=true",
+                        "reward.reward_model.enable_resource_pool=true",
+                        f"reward.reward_model.model_path={model_dir}",
+                    ],
                 )
             tokenizer = AutoTokenizer.from_pretrained(model_dir)
             manager = PasrRewardManager(config, tokenizer, reward_router_address=f"127.0.0.1:{port}")

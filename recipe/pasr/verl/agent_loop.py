@@ -29,14 +29,30 @@ from recipe.pasr.verl.reward_manager import ROLE_KEY
 
 logger = logging.getLogger(__name__)
 RECORDED = "_pasr_error_recorded"  # set on an exception already in the worker's errors
+BONUS_NOT_COMPUTED = "not_computed_single_response"  # baseline_source of a one-response in_group group
+NO_BONUS_WARNING = (
+    "PASR: a prompt with one response (verl's default greedy validation, val_kwargs.n=1) in "
+    "pasr.reward.baseline=in_group mode has no sibling to compare with: its refinement bonus is not computed "
+    f"(refine_bonus/refine_outcome/baseline are None, baseline_source={BONUS_NOT_COMPUTED!r}; validation "
+    "reports acc and is_refine, no bonus metrics). For a validation bonus set "
+    "actor_rollout_ref.rollout.val_kwargs.n>=2 with do_sample=true, or pasr.reward.baseline=paired."
+)
 
 
 class PromptGroup:
     """The sessions of one prompt, held until all are scored; then the group reward is applied once."""
 
-    def __init__(self, uid: str, expected_sessions: int, expects_baseline: bool, config: RewardConfig) -> None:
+    def __init__(
+        self,
+        uid: str,
+        expected_sessions: int,
+        expects_baseline: bool,
+        config: RewardConfig,
+        bonus_computed: bool = True,
+    ) -> None:
         self.uid = uid
         self.config = config
+        self.bonus_computed = bonus_computed
         self.remaining = expected_sessions + int(expects_baseline)
         self.outputs: dict[int, AgentLoopOutput] = {}
         self.settled_sessions: set[int] = set()
@@ -75,7 +91,11 @@ class PromptGroup:
         policy = [sample_from_record(output.extra_fields["reward_extra_info"]) for output in outputs]
         results = score_group(policy + self.baseline, self.config)
         for output, sample, result in zip(outputs, policy, results, strict=False):
-            output.extra_fields["reward_extra_info"] = result_record(sample, result)
+            record = result_record(sample, result)
+            if not self.bonus_computed:  # None, not 0: verl's validation metrics skip None values
+                record |= {"baseline": None, "baseline_source": BONUS_NOT_COMPUTED}
+                record |= {"refine_bonus": None, "refine_outcome": None}
+            output.extra_fields["reward_extra_info"] = record
             output.reward_score = result.score
 
 
@@ -88,14 +108,28 @@ class PasrAgentLoopWorkerImpl(AgentLoopWorkerTQ.__ray_actor_class__):  # type: i
         self.groups: dict[str, PromptGroup] = {}
         self.errors: list[str] = []
         self.baseline_records: list[dict[str, Any]] = []  # training baselines' scores, for the step metrics
+        self._warned_no_bonus = False
 
     async def _run_prompt(self, prompt: dict, sampling_params: dict, trajectory: dict, trace: bool = False) -> None:
         uid, validate = prompt["uid"], trajectory["validate"]
         rollout = self.config.actor_rollout_ref.rollout
         # Same rule as the parent, which pops the key: peek before it does.
         n = prompt.get("__rollout_n__", rollout.val_kwargs.n if validate else rollout.n)
+        if uid in self.groups:  # its sessions would join the running group and write its keys twice
+            error = ValueError(
+                f"record uid={uid}: prompt uid arrived twice in one agent-loop worker while its first group is "
+                "still running; PASR groups a prompt's sessions by uid, so each prompt needs a unique uid"
+            )
+            logger.error("%s", error)
+            self.errors.append(f"uid {uid}: {describe(error)}")
+            return  # the first group is left intact; the trainer stops on the error
         paired = self.pasr.reward.baseline is BaselineMode.PAIRED
-        group = PromptGroup(uid, n, paired, self.pasr.reward)
+        # One validation response (verl's default greedy n=1) has no sibling: its bonus is not computed, not 0.
+        bonus_computed = paired or n > 1 or not validate
+        if not bonus_computed and not self._warned_no_bonus:
+            self._warned_no_bonus = True
+            logger.warning(NO_BONUS_WARNING)
+        group = PromptGroup(uid, n, paired, self.pasr.reward, bonus_computed)
         self.groups[uid] = group
         baseline = (
             asyncio.create_task(self._paired_baseline(group, dict(prompt), sampling_params, trajectory))

@@ -27,6 +27,7 @@ from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 from recipe.pasr.reward import Role, sample_record, score_group
 from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig
 from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest
+from recipe.pasr.tasks import resolve_task
 from recipe.pasr.verl.config import JudgeBackend, PasrConfig, check_job_config
 
 ROLE_KEY = "pasr_role"  # set in extra_info by the group hook for standard-prompt baseline samples
@@ -79,23 +80,29 @@ class PasrRewardManager(RewardManagerBase):
         )
         non_tensor = item.non_tensor_batch
         extra_info = non_tensor.get("extra_info") or {}
-        try:
-            ground_truth, data_source = non_tensor["reward_model"]["ground_truth"], non_tensor["data_source"]
-        except (KeyError, TypeError) as missing:
-            where = f"uid={non_tensor.get('uid')} extra_info.index={extra_info.get('index')}"
+        reward_model = non_tensor.get("reward_model")
+        # A field absent from some rows of a parquet file reads back as None: missing too, never "None".
+        ground_truth = reward_model.get("ground_truth") if isinstance(reward_model, dict) else None
+        data_source = non_tensor.get("data_source")
+        for field, value in (("reward_model.ground_truth", ground_truth), ("data_source", data_source)):
+            if value is None:
+                raise ValueError(f"record {where(non_tensor)}: missing field {field} (every record needs it)")
+        scorer = await self._get_scorer()
+        question = extra_info.get("question")
+        if not question and scorer.uses_judge(resolve_task(str(data_source))):  # the judge would grade blind
             raise ValueError(
-                f"record {where}: missing field {missing} (needs reward_model.ground_truth, data_source)"
-            ) from None
+                f"record {where(non_tensor)}: missing field extra_info.question (data_source {data_source!r} "
+                "is judged, and the judge is given the question)"
+            )
         request = ScoreRequest(
             response=response,
             ground_truth=str(ground_truth),
             data_source=str(data_source),
-            question=str(extra_info.get("question", "")),
+            question=str(question or ""),
             role=Role(extra_info.get(ROLE_KEY, Role.POLICY)),
             prompt_tail=prompt_tail,
             baseline_acc=extra_info.get("baseline_acc"),
         )
-        scorer = await self._get_scorer()
         sample, _ = await scorer.score(request)
         # Provisional: the sample scored alone (no in-group bonus); the group hook replaces it.
         provisional = score_group([sample], self.pasr.reward)[0].score
@@ -122,6 +129,12 @@ class PasrRewardManager(RewardManagerBase):
         config = JudgeConfig(**settings)  # pasr.judge.max_concurrency is the job's total: take this worker's part
         share = judge_concurrency_share(config.max_concurrency, self.config.reward.num_workers, worker_index())
         return JudgeClient(dataclasses.replace(config, max_concurrency=share))
+
+
+def where(non_tensor: dict[str, Any]) -> str:
+    """How an error names the record: its prompt uid and its dataset index."""
+    extra_info = non_tensor.get("extra_info") or {}
+    return f"uid={non_tensor.get('uid')} extra_info.index={extra_info.get('index')}"
 
 
 def judge_concurrency_share(total: int, workers: int, index: int) -> int:
