@@ -368,7 +368,7 @@ def test_paper_protocol_on_all_ten_tasks(tmp_path, paper_data_dir, capsys):
     assert "protocol: 'paper' → 'rules'" in capsys.readouterr().err
     cmp = ["compare", str(tmp_path / "rules"), str(tmp_path / "paper"), "--output-dir", str(tmp_path / "cmp")]
     assert evaluate.main(cmp) == 1
-    assert "protocol='rules'" in capsys.readouterr().err and not (tmp_path / "cmp").exists()
+    assert "protocol: 'rules' → 'paper'" in capsys.readouterr().err and not (tmp_path / "cmp").exists()
 
 
 def test_paper_protocol_refuses_settings_it_cannot_honour(tmp_path, data_dir, capsys):
