@@ -87,8 +87,10 @@ def test_kind_is_read_from_a_question_and_from_a_decoded_chat_prompt() -> None:
         system, user = pasr_messages(question)
         prompt = f"<|im_start|>system\n{system['content']}<|im_end|>\n<|im_start|>user\n{user['content']}<|im_end|>\n"
         assert kind_of(prompt + "<|im_start|>assistant\n") is kind
+        decoded = f"system {system['content']} user {user['content']} assistant"  # verl's dump: no special tokens
+        assert kind_of(decoded) is kind
     with pytest.raises(ValueError, match="alpha, beta, gamma"):
-        kind_of("What is 3 + 4 ? delta")
+        kind_of("What is 3 + 4 ? delta alphabet")
     with pytest.raises(ValueError, match="no kind marker"):
         kind_of("What is 3 + 4 ?")
 

@@ -61,7 +61,7 @@ WARM_START_LR = 1e-3
 WARM_START_STEPS = 1500
 # Operands 0..4: 25 sums a two-layer model learns in the warm start, so "right 95%" is the model's own skill.
 MAX_OPERAND = 4
-_MARKER_AT_END = re.compile(r"\?\s+(\w+)\s*$")
+_MARKERS = re.compile(r"\?\s+(" + "|".join(KIND_BY_MARKER) + r")\b")
 
 
 def vocabulary() -> list[str]:
@@ -73,13 +73,13 @@ def question(left: int, right: int, kind: Kind) -> str:
 
 
 def kind_of(prompt_text: str) -> Kind:
-    """The kind of a question, from its text or from a whole decoded prompt that ends with the question
-    (verl's dumps hold the decoded chat prompt: the marker is the last word of the user turn)."""
-    user_turn = prompt_text.split("<|im_start|>user")[-1].split("<|im_end|>")[0]
-    found = _MARKER_AT_END.search(user_turn)
-    if found is None or found.group(1) not in KIND_BY_MARKER:
+    """The kind of a question, from its text or from a whole decoded prompt (verl's dumps hold the chat
+    prompt decoded without special tokens: ``… user What is 1 + 4 ? alpha assistant``): the marker word
+    after the question's last ``?``."""
+    found = _MARKERS.findall(prompt_text)
+    if not found:
         raise ValueError(f"no kind marker ({', '.join(KIND_BY_MARKER)}) ends the question in {prompt_text[-120:]!r}")
-    return KIND_BY_MARKER[found.group(1)]
+    return KIND_BY_MARKER[found[-1]]
 
 
 def _attempt(correct: int, right: bool, rng: random.Random) -> int:
