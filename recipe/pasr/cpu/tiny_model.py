@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ TAG_TOKENS = ["<think>", "</think>", "<refine>", "</refine>", "<answer>", "</ans
 MAX_OPERAND = 9  # questions add two numbers in 0..MAX_OPERAND
 QUESTION_WORDS = ["What", "is", "+", "?", "=", "so", "wait", "the", "answer", "check", "again", "hmm"]
 NUMBERS = [str(number) for number in range(2 * MAX_OPERAND + 3)]
+ADDITION_WARM_START_LR = 3e-3
 
 
 def default_vocabulary() -> list[str]:
@@ -168,12 +169,28 @@ def synthetic_response(left: int, right: int, rng: random.Random) -> str:
     return response
 
 
+def addition_example(rng: random.Random) -> tuple[str, str]:
+    """A random addition question and a synthetic response to it (the smoke run's warm-start data)."""
+    left, right = rng.randint(0, MAX_OPERAND), rng.randint(0, MAX_OPERAND)
+    return addition_question(left, right), synthetic_response(left, right, rng)
+
+
+Example = Callable[[random.Random], tuple[str, str]]
+
+
 def warm_start(
-    model_dir: str | Path, *, steps: int = 300, batch_size: int = 16, lr: float = 3e-3, seed: int = 0
+    model_dir: str | Path,
+    *,
+    steps: int = 300,
+    batch_size: int = 16,
+    lr: float = ADDITION_WARM_START_LR,
+    seed: int = 0,
+    examples: Example = addition_example,
 ) -> dict[str, float]:
-    """``steps`` of supervised training on synthetic PASR responses to chat-templated addition prompts
-    (about 25 s on 2 cores); saves the model in place and returns ``{"steps", "loss_first", "loss_last",
-    "seconds"}``. A fixed step count, not a time budget, so the model is the same on any machine."""
+    """``steps`` of supervised training on synthetic PASR responses (``examples``: question, response) to
+    chat-templated prompts (about 25 s on 2 cores for 300); saves the model in place and returns ``{"steps",
+    "loss_first", "loss_last", "seconds"}``. A fixed step count, not a time budget, so the model is the same
+    on any machine."""
     import torch
     from transformers import AutoTokenizer, LlamaForCausalLM
 
@@ -189,7 +206,7 @@ def warm_start(
     start = time.monotonic()
     losses: list[float] = []
     for _ in range(steps):
-        inputs, labels = _batch(tokenizer, rng, batch_size, pasr_messages)
+        inputs, labels = _batch(tokenizer, rng, batch_size, pasr_messages, examples)
         loss = model(input_ids=inputs, labels=labels).loss
         optimizer.zero_grad()
         loss.backward()
@@ -200,18 +217,16 @@ def warm_start(
     return {"steps": float(steps), "loss_first": losses[0], "loss_last": losses[-1], "seconds": seconds}
 
 
-def _batch(tokenizer: Any, rng: random.Random, size: int, messages: Any) -> tuple[Any, Any]:
+def _batch(tokenizer: Any, rng: random.Random, size: int, messages: Any, examples: Example) -> tuple[Any, Any]:
     """Prompt + response + end-of-turn, left-aligned and padded; loss on the response tokens only."""
     import torch
 
     rows: list[tuple[list[int], list[int]]] = []
     for _ in range(size):
-        left, right = rng.randint(0, MAX_OPERAND), rng.randint(0, MAX_OPERAND)
-        prompt = tokenizer.apply_chat_template(
-            messages(addition_question(left, right)), add_generation_prompt=True, tokenize=False
-        )
+        question, response = examples(rng)
+        prompt = tokenizer.apply_chat_template(messages(question), add_generation_prompt=True, tokenize=False)
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        response_ids = tokenizer(synthetic_response(left, right, rng), add_special_tokens=False)["input_ids"]
+        response_ids = tokenizer(response, add_special_tokens=False)["input_ids"]
         rows.append((prompt_ids, [*response_ids, tokenizer.eos_token_id]))
     width = max(len(prompt) + len(response) for prompt, response in rows)
     inputs = torch.full((size, width), tokenizer.pad_token_id)

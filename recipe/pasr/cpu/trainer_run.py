@@ -53,12 +53,18 @@ def parse_steps(text: str) -> dict[int, dict[str, float]]:
 
 
 def run_cpu_trainer(
-    workdir: Path, overrides: list[str], *, timeout_s: float, log_name: str = "trainer.log"
+    workdir: Path,
+    overrides: list[str],
+    *,
+    timeout_s: float,
+    log_name: str = "trainer.log",
+    cpu_dir: Path | None = None,
 ) -> TrainerRun:
-    """``bash run_cpu_smoke.sh OVERRIDES`` with ``PASR_CPU_DIR=workdir/cpu`` and cwd ``workdir``."""
+    """``bash run_cpu_smoke.sh OVERRIDES`` with cwd ``workdir`` and ``PASR_CPU_DIR=cpu_dir`` (default
+    ``workdir/cpu``; a finished build there, of any task, is used as it is)."""
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / log_name
-    env = {**os.environ, "PASR_CPU_DIR": str(workdir / "cpu"), "RAY_DEDUP_LOGS": "0"}
+    env = {**os.environ, "PASR_CPU_DIR": str(cpu_dir or workdir / "cpu"), "RAY_DEDUP_LOGS": "0"}
     env.pop("RAY_ADDRESS", None)  # always a fresh local Ray cluster
     start = time.monotonic()
     with log.open("w") as out:

@@ -1,0 +1,258 @@
+"""Does the PASR reward teach a real (tiny) language model *when* to refine? The whole trainer, on CPU.
+
+``python benchmarks/learning_cpu.py [--steps N] [--seeds 0 1 2] [--workdir DIR]``
+
+Per seed: one tiny Llama warm-started on the refine-decision task (:mod:`recipe.pasr.cpu.refine_task`:
+three question kinds where refining helps, changes nothing or hurts; the model starts undecided), then two
+runs of ``python -m verl.trainer.main_ppo +recipe=pasr_cpu`` (``pasr`` plus CPU sizes: verl's GRPO, FSDP2
+update, vLLM rollout on vLLM's CPU build, the PASR reward manager and group hook) from that same model:
+
+* ``pasr``: the recipe as it is;
+* ``control``: the same with ``pasr.reward.bonus_weight=0`` (format + accuracy only, no refinement bonus).
+
+The refine rate per kind is read from the runs' own dumps: validation on held-out questions before the
+first update and after the last (``trainer.validation_data_dir``, ``val_kwargs.n`` samples per question at
+the training temperature), and every training step's rollouts (``trainer.rollout_data_dir``) for the curves.
+Writes ``learning_cpu.json``, ``learning_cpu.md`` (table) and ``learning_cpu.png`` (refine rate per kind
+over steps, PASR vs control) to the work directory and ends with ``name=value`` lines:
+``learn_refine_delta_<kind>`` (final minus initial validation refine rate, PASR runs, mean over seeds) and
+``control_refine_delta_<kind>``, plus the per-seed values and accuracies.
+
+Every run is the whole trainer in its own process group with a hard timeout (``run_cpu_trainer``); a run
+that fails or times out makes the script exit 1 after writing what it has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recipe.pasr.cpu.prepare import PrepareSettings, prepare
+from recipe.pasr.cpu.refine_task import KINDS, WARM_START_STEPS, kind_of
+from recipe.pasr.cpu.trainer_run import run_cpu_trainer
+
+CONDITIONS = {"pasr": [], "control": ["pasr.reward.bonus_weight=0"]}
+KIND_NAMES = [kind.name for kind in KINDS]
+
+
+@dataclass(frozen=True)
+class LearningSettings:
+    """One benchmark: defaults fit about 30 minutes per run on 2 cores (see benchmarks/README.md)."""
+
+    steps: int = 200
+    seeds: tuple[int, ...] = (0, 1, 2)
+    prompts_per_step: int = 12  # 4 per kind
+    samples_per_prompt: int = 8
+    train_prompts: int = 1200
+    val_prompts: int = 48
+    val_samples_per_prompt: int = 8
+    warm_start_steps: int = WARM_START_STEPS
+    lr: float = 1e-4
+    run_timeout_s: float = 3600.0
+    extra_overrides: tuple[str, ...] = field(default=())
+
+    def overrides(self, run_dir: Path) -> list[str]:
+        return [
+            f"trainer.total_training_steps={self.steps}",
+            "trainer.total_epochs=1000",  # the step count ends the run, not the data
+            f"data.train_batch_size={self.prompts_per_step}",
+            f"actor_rollout_ref.actor.ppo_mini_batch_size={self.prompts_per_step}",
+            f"actor_rollout_ref.rollout.n={self.samples_per_prompt}",
+            f"actor_rollout_ref.actor.optim.lr={self.lr}",
+            "trainer.val_before_train=true",
+            f"trainer.test_freq={self.steps}",
+            f"actor_rollout_ref.rollout.val_kwargs.n={self.val_samples_per_prompt}",
+            "actor_rollout_ref.rollout.val_kwargs.do_sample=true",
+            "actor_rollout_ref.rollout.val_kwargs.temperature=${actor_rollout_ref.rollout.temperature}",
+            f"trainer.rollout_data_dir={run_dir / 'rollouts'}",
+            f"trainer.validation_data_dir={run_dir / 'validation'}",
+            f"trainer.default_local_dir={run_dir / 'checkpoints'}",
+            *self.extra_overrides,
+        ]
+
+
+def refine_rates(lines: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Per kind: responses, refine rate and accuracy over a dump's lines (PASR columns ``is_refine``, ``acc``)."""
+    counts: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    for number, line in enumerate(lines, 1):
+        row = json.loads(line)
+        if "is_refine" not in row or "acc" not in row:
+            raise ValueError(f"dump line {number} has no PASR columns is_refine/acc: keys {sorted(row)}")
+        if row.get("role", "policy") != "policy":
+            continue  # paired-baseline responses are not the policy's decisions
+        count = counts[kind_of(row["input"]).name]
+        count[0] += 1
+        count[1] += bool(row["is_refine"])
+        count[2] += float(row["acc"])
+    return {name: {"n": n, "refine_rate": refined / n, "acc": acc / n} for name, (n, refined, acc) in counts.items()}
+
+
+def read_dumps(directory: Path) -> dict[int, dict[str, dict[str, float]]]:
+    """``{step: refine_rates}`` for every ``<step>.jsonl`` verl wrote to ``directory``."""
+    return {
+        int(path.stem): refine_rates(path.read_text().splitlines())
+        for path in sorted(directory.glob("*.jsonl"), key=lambda p: int(p.stem))
+    }
+
+
+def run_seed(settings: LearningSettings, seed: int, workdir: Path) -> dict[str, Any]:
+    """Warm-start one model for ``seed``, train it under each condition; return the dumps' figures."""
+    seed_dir = workdir / f"seed{seed}"
+    build = prepare(
+        seed_dir / "cpu",
+        PrepareSettings(
+            train_prompts=settings.train_prompts,
+            val_prompts=settings.val_prompts,
+            warm_start_steps=settings.warm_start_steps,
+            seed=seed,
+            task="refine_decision",
+        ),
+    )
+    result: dict[str, Any] = {"warm_start": build["warm_start"]}
+    for condition, condition_overrides in CONDITIONS.items():
+        run_dir = seed_dir / condition
+        run = run_cpu_trainer(
+            run_dir,
+            [
+                *settings.overrides(run_dir),
+                f"data.seed={seed}",
+                f"actor_rollout_ref.rollout.seed={seed}",
+                *condition_overrides,
+            ],
+            timeout_s=settings.run_timeout_s,
+            cpu_dir=seed_dir / "cpu",
+        )
+        validation = read_dumps(run_dir / "validation")
+        result[condition] = {
+            "returncode": run.returncode,
+            "wall_s": run.wall_s,
+            "steps_done": max(run.steps, default=0),
+            "validation": validation,
+            "train": read_dumps(run_dir / "rollouts"),
+            "log": str(run.log),
+        }
+        if run.returncode != 0:
+            print(
+                f"seed {seed} {condition}: trainer exited {run.returncode}; log {run.log}:\n{run.tail()}",
+                file=sys.stderr,
+            )
+    return result
+
+
+def deltas(condition_result: dict[str, Any]) -> dict[str, float]:
+    """Final minus initial validation refine rate per kind (NaN without two validation dumps)."""
+    validation = condition_result["validation"]
+    if len(validation) < 2:
+        return {name: float("nan") for name in KIND_NAMES}
+    first, last = validation[min(validation)], validation[max(validation)]
+    return {name: last[name]["refine_rate"] - first[name]["refine_rate"] for name in KIND_NAMES}
+
+
+def summarize(results: dict[int, dict[str, Any]]) -> dict[str, float]:
+    summary: dict[str, float] = {}
+    for condition, prefix in (("pasr", "learn"), ("control", "control")):
+        per_seed = {seed: deltas(result[condition]) for seed, result in results.items()}
+        for name in KIND_NAMES:
+            values = [per_seed[seed][name] for seed in per_seed]
+            summary[f"{prefix}_refine_delta_{name}"] = statistics.fmean(values) if values else float("nan")
+            for seed, value in zip(per_seed, values, strict=True):
+                summary[f"{prefix}_refine_delta_{name}_seed{seed}"] = value
+    return summary
+
+
+def table(results: dict[int, dict[str, Any]]) -> str:
+    rows = [
+        "| seed | run | steps | "
+        + " | ".join(f"{n}: refine before → after" for n in KIND_NAMES)
+        + " | acc before → after |"
+    ]
+    rows.append("| --- | --- | --- | " + " | ".join("---" for _ in KIND_NAMES) + " | --- |")
+    for seed, result in results.items():
+        for condition in CONDITIONS:
+            validation = result[condition]["validation"]
+            if len(validation) < 2:
+                rows.append(f"| {seed} | {condition} | {result[condition]['steps_done']} | (no final validation) |")
+                continue
+            first, last = validation[min(validation)], validation[max(validation)]
+            cells = [f"{first[n]['refine_rate']:.2f} → {last[n]['refine_rate']:.2f}" for n in KIND_NAMES]
+            acc = [statistics.fmean(v[n]["acc"] for n in KIND_NAMES) for v in (first, last)]
+            rows.append(
+                f"| {seed} | {condition} | {result[condition]['steps_done']} | "
+                + " | ".join(cells)
+                + f" | {acc[0]:.2f} → {acc[1]:.2f} |"
+            )
+    return "\n".join(rows) + "\n"
+
+
+def plot(results: dict[int, dict[str, Any]], path: Path, window: int) -> None:
+    """Refine rate per kind over training steps (moving average of ``window`` steps), PASR vs control."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(KIND_NAMES), figsize=(4.2 * len(KIND_NAMES), 3.6), sharey=True)
+    styles = {"pasr": "tab:blue", "control": "tab:gray"}
+    for axis, name in zip(axes, KIND_NAMES, strict=True):
+        for seed, result in results.items():
+            for condition, color in styles.items():
+                train = result[condition]["train"]
+                steps = sorted(step for step in train if name in train[step])
+                rates = [train[step][name]["refine_rate"] for step in steps]
+                smoothed = [statistics.fmean(rates[max(0, i - window + 1) : i + 1]) for i in range(len(rates))]
+                label = f"{condition}" if seed == min(results) else None
+                axis.plot(steps, smoothed, color=color, alpha=0.8, linewidth=1.2, label=label)
+        axis.set_title(f"refining {name}")
+        axis.set_xlabel("training step")
+        axis.set_ylim(-0.02, 1.02)
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel(f"refine rate (moving mean, {window} steps)")
+    axes[-1].legend(loc="best", frameon=False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    defaults = LearningSettings()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=Path("learning_cpu"))
+    parser.add_argument("--steps", type=int, default=defaults.steps)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(defaults.seeds))
+    parser.add_argument("--warm-start-steps", type=int, default=defaults.warm_start_steps)
+    parser.add_argument("--val-prompts", type=int, default=defaults.val_prompts)
+    parser.add_argument("--run-timeout-s", type=float, default=defaults.run_timeout_s)
+    parser.add_argument("--override", action="append", default=[], help="extra Hydra override for every run")
+    args = parser.parse_args(argv)
+    settings = LearningSettings(
+        steps=args.steps,
+        seeds=tuple(args.seeds),
+        warm_start_steps=args.warm_start_steps,
+        val_prompts=args.val_prompts,
+        run_timeout_s=args.run_timeout_s,
+        extra_overrides=tuple(args.override),
+    )
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    results = {seed: run_seed(settings, seed, args.workdir.resolve()) for seed in settings.seeds}
+    summary = summarize(results)
+    (args.workdir / "learning_cpu.json").write_text(
+        json.dumps({"settings": asdict(settings), "summary": summary, "runs": results}, indent=1)
+    )
+    (args.workdir / "learning_cpu.md").write_text(table(results))
+    plot(results, args.workdir / "learning_cpu.png", window=max(1, settings.steps // 20))
+    print(table(results))
+    for name, value in summary.items():
+        print(f"{name}={value:.3f}")
+    failed = [(s, c) for s, r in results.items() for c in CONDITIONS if r[c]["returncode"] != 0]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

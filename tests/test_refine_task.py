@@ -1,0 +1,146 @@
+"""The learning benchmark's task (recipe.pasr.cpu.refine_task) and how its dumps are read."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from recipe.pasr.cpu import refine_task
+from recipe.pasr.cpu.refine_task import KINDS, MAX_OPERAND, kind_of, records, synthetic_example
+from recipe.pasr.response import parse_response
+from recipe.pasr.scoring.rules import score_gsm8k
+from recipe.pasr.tasks import pasr_messages
+
+
+def _load_benchmark() -> ModuleType:
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "learning_cpu.py"
+    spec = importlib.util.spec_from_file_location("learning_cpu", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+learning_cpu = _load_benchmark()
+
+SAMPLES = 30_000
+
+
+def _sums(question: str) -> int:
+    words = question.split()
+    return int(words[2]) + int(words[4])
+
+
+def test_synthetic_responses_mix_every_behaviour_at_the_designed_rates() -> None:
+    rng = random.Random(0)
+    seen: dict[str, Counter] = {kind.name: Counter() for kind in KINDS}
+    for _ in range(SAMPLES):
+        question, response = synthetic_example(rng)
+        kind = kind_of(question)
+        parsed = parse_response(response)
+        assert parsed.format_ok, response
+        correct = _sums(question)
+        first = int(response.split("=")[1].split()[0])
+        final_right = score_gsm8k(parsed.answer or "", f"#### {correct}").acc == 1.0
+        count = seen[kind.name]
+        count["n"] += 1
+        count["refine"] += parsed.is_refine
+        count["first_right"] += first == correct
+        if parsed.is_refine:
+            count["refined_right"] += final_right
+            count["repeated"] += int(parsed.answer or -1) == first
+        else:
+            assert int(parsed.answer or -1) == first
+        assert int(parsed.answer or -1) >= 0
+    for kind in KINDS:
+        count = seen[kind.name]
+        refined = count["refine"]
+        assert count["refine"] / count["n"] == pytest.approx(refine_task.REFINE_PROBABILITY, abs=0.02)
+        assert count["first_right"] / count["n"] == pytest.approx(kind.p_first_right, abs=0.02)
+        if kind.p_refined_right is None:
+            assert count["repeated"] == refined  # a neutral refine block changes nothing
+        else:
+            assert count["refined_right"] / refined == pytest.approx(kind.p_refined_right, abs=0.02)
+
+
+def test_kinds_are_designed_as_named() -> None:
+    by_name = {kind.name: kind for kind in KINDS}
+    assert by_name["helps"].p_refined_right > by_name["helps"].p_first_right
+    assert by_name["neutral"].p_refined_right is None
+    assert by_name["hurts"].p_refined_right < by_name["hurts"].p_first_right
+    assert len({kind.marker for kind in KINDS}) == len(KINDS)
+    assert set(refine_task.KIND_BY_MARKER) <= set(refine_task.vocabulary())
+
+
+def test_kind_is_read_from_a_question_and_from_a_decoded_chat_prompt() -> None:
+    for kind in KINDS:
+        question = refine_task.question(3, 4, kind)
+        assert kind_of(question) is kind
+        system, user = pasr_messages(question)
+        prompt = f"<|im_start|>system\n{system['content']}<|im_end|>\n<|im_start|>user\n{user['content']}<|im_end|>\n"
+        assert kind_of(prompt + "<|im_start|>assistant\n") is kind
+        decoded = f"system {system['content']} user {user['content']} assistant"  # verl's dump: no special tokens
+        assert kind_of(decoded) is kind
+    with pytest.raises(ValueError, match="alpha, beta, gamma"):
+        kind_of("What is 3 + 4 ? delta alphabet")
+    with pytest.raises(ValueError, match="no kind marker"):
+        kind_of("What is 3 + 4 ?")
+
+
+def test_records_cycle_the_kinds_with_gsm8k_references() -> None:
+    pairs = records(9, seed=3)
+    assert [kind_of(question).name for question, _ in pairs] == [kind.name for kind in KINDS] * 3
+    for question, reference in pairs:
+        assert reference.endswith(f"#### {_sums(question)}")
+        assert all(0 <= int(word) <= MAX_OPERAND for word in (question.split()[2], question.split()[4]))
+    assert records(9, seed=3) == pairs and records(9, seed=4) != pairs
+
+
+def _dump_line(kind_index: int, is_refine: bool, acc: float, role: str = "policy") -> str:
+    question = refine_task.question(1, 2, KINDS[kind_index])
+    return json.dumps(
+        {"input": f"<|im_start|>user\n{question}<|im_end|>\n", "is_refine": is_refine, "acc": acc, "role": role}
+    )
+
+
+def test_refine_rates_per_kind_from_dump_lines() -> None:
+    lines = [
+        _dump_line(0, True, 1.0),
+        _dump_line(0, False, 0.0),
+        _dump_line(0, True, 1.0),
+        _dump_line(0, True, 0.0),
+        _dump_line(2, False, 1.0),
+        _dump_line(2, True, 1.0, role="standard"),  # a paired-baseline response: not a policy decision
+    ]
+    rates = learning_cpu.refine_rates(lines)
+    assert rates["helps"] == {"n": 4, "refine_rate": 0.75, "acc": 0.5}
+    assert rates["hurts"] == {"n": 1, "refine_rate": 0.0, "acc": 1.0}
+    assert "neutral" not in rates
+    with pytest.raises(ValueError, match="line 1 has no PASR columns"):
+        learning_cpu.refine_rates([json.dumps({"input": "x", "score": 1.0})])
+
+
+def test_deltas_are_final_minus_initial_validation_and_summarised_per_condition() -> None:
+    def validation(helps: float, neutral: float, hurts: float) -> dict:
+        return {
+            name: {"n": 8, "refine_rate": rate, "acc": 0.5}
+            for name, rate in zip(learning_cpu.KIND_NAMES, (helps, neutral, hurts), strict=True)
+        }
+
+    run = {"validation": {0: validation(0.5, 0.5, 0.5), 7: validation(0.9, 0.2, 0.1)}, "train": {}, "steps_done": 7}
+    assert learning_cpu.deltas(run) == pytest.approx({"helps": 0.4, "neutral": -0.3, "hurts": -0.4})
+    flat = {"validation": {0: validation(0.5, 0.5, 0.5), 7: validation(0.6, 0.5, 0.3)}, "train": {}, "steps_done": 7}
+    summary = learning_cpu.summarize({0: {"pasr": run, "control": flat}, 1: {"pasr": flat, "control": flat}})
+    assert summary["learn_refine_delta_helps"] == pytest.approx(0.25)
+    assert summary["learn_refine_delta_helps_seed0"] == pytest.approx(0.4)
+    assert summary["control_refine_delta_hurts"] == pytest.approx(-0.2)
+    unfinished = {"validation": {0: validation(0.5, 0.5, 0.5)}, "train": {}, "steps_done": 1}
+    assert all(value != value for value in learning_cpu.deltas(unfinished).values())  # NaN, never a fake 0
