@@ -385,7 +385,6 @@ def test_reward_manager_loads_through_verl_in_a_fresh_process(tmp_path: Path, mo
         import json, sys
         import numpy as np, torch
         from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
         from transformers import AutoTokenizer
         from verl import DataProto
         from verl.trainer.ppo.reward import load_reward_manager
@@ -455,7 +454,7 @@ def test_reward_manager_names_a_record_with_a_missing_field(model_dir: Path):
             "extra_info": np.array([{"index": 17}], dtype=object),
         },
     )
-    with pytest.raises(ValueError, match=r"uid=a1b2 extra_info.index=17: missing field 'reward_model'"):
+    with pytest.raises(ValueError, match=r"uid=a1b2 extra_info.index=17: missing field reward_model.ground_truth"):
         manager.loop.run_until_complete(manager.run_single(data))
 
 

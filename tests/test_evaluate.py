@@ -404,6 +404,7 @@ def test_runs_recorded_before_the_protocol_existed_resume_as_rules(tmp_path):
     )  # fmt: skip
     recorded = {k: v for k, v in dataclasses.asdict(config).items() if k not in evaluate.SETTINGS_BEFORE_RECORDED}
     (tmp_path / "config.json").write_text(json.dumps(recorded))
+    (tmp_path / evaluate.RECORDS).write_text('{"key": "gsm8k/0/0"}\n')  # a run that holds records binds
     evaluate.check_resume(tmp_path, config, rescore=False)  # an old run is a rules run: it resumes
     with pytest.raises(evaluate.RunError, match=r"protocol: 'rules' → 'paper'"):
         evaluate.check_resume(tmp_path, dataclasses.replace(config, protocol="paper"), rescore=False)
@@ -453,10 +454,10 @@ def test_compare_refuses_runs_with_different_settings_unless_allowed(tmp_path, d
     # a setting stored by a newer version (here: invented) is covered without naming it anywhere
     results_path = tmp_path / "cand" / "results.json"
     results = json.loads(results_path.read_text())
-    results["config"] |= {"max_new_tokens": 1500, "protocol": "rules"}
+    results["config"] |= {"max_new_tokens": 1500, "invented_setting": "on"}
     results_path.write_text(json.dumps(results))
     assert evaluate.main(cmp) == 1
-    assert "protocol: '(not recorded)' → 'rules'" in capsys.readouterr().err
+    assert "invented_setting: '(not recorded)' → 'on'" in capsys.readouterr().err
 
 
 # --- exit codes and failed starts --------------------------------------------------------------------
