@@ -139,7 +139,7 @@ PAPER_VALUES = [
     ("pasr.judge.scale", "graded"),  # 0..1 for open questions
     ("pasr.judge.temperature", 0.2),
     ("pasr.judge.max_answer_chars", 12000),
-    ("pasr.reward.score_invalid_format", True),  # format-invalid responses still judged
+    ("pasr.reward.score_invalid_format", True),  # format-invalid responses still judged (pasr's default too)
     ("pasr.reward.refine_tie", -0.5),
     ("pasr.reward.format_invalid", -1.0),
     ("actor_rollout_ref.actor.loss_agg_mode", "seq-mean-token-mean"),  # per sequence, then over sequences
@@ -185,7 +185,7 @@ def test_paper_profile_validates_and_loads(model_dir: Path):
     base = load_pasr_config(compose_recipe("pasr"))
     assert (base.reward.baseline, base.reward.score_invalid_format, base.judge["scale"]) == (
         "in_group",
-        False,
+        True,
         "binary",
     )
 

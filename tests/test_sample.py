@@ -65,7 +65,8 @@ RULE_CASES = [
     # a refining response that lost its answer block: refinement kept, acc 0, nothing scored
     ("no-answer-refine", request("<think>9*3 <refine>no, 9*2=18</refine></think>"), False, True, 1, 0.0, "none", None),
     ("invalid-format", request("The answer is 18."), False, False, 0, 0.0, "none", None),
-    ("text-after-answer", request("<think>x</think><answer>18</answer> ok"), False, False, 0, 0.0, "none", None),
+    # format-invalid, but its answer block is still scored (score_invalid_format, the default)
+    ("text-after-answer", request("<think>x</think><answer>18</answer> ok"), False, False, 0, 1.0, "rule", "18"),
     (
         "math",
         request("<think>r=3</think><answer>\\boxed{(3, \\frac{\\pi}{2})}</answer>", "math", "(3,\\frac{\\pi}{2})"),
@@ -168,10 +169,10 @@ def test_missing_answer_acc_is_configurable_and_reported(missing: float) -> None
     assert sample.is_refine
 
 
-def test_score_invalid_format_scores_the_answer_block() -> None:
+def test_score_invalid_format_scores_the_answer_block_by_default() -> None:
     response = "Sure. <think>9*2</think><answer>18</answer>"
-    off, _ = SampleScorer(RewardConfig()).score_rule(request(response))
-    on, _ = SampleScorer(RewardConfig(score_invalid_format=True)).score_rule(request(response))
+    off, _ = SampleScorer(RewardConfig(score_invalid_format=False)).score_rule(request(response))
+    on, _ = SampleScorer(RewardConfig()).score_rule(request(response))
     assert (off.format_ok, off.acc, off.answer) == (False, 0.0, None)
     assert (on.format_ok, on.acc, on.answer, on.scorer) == (False, 1.0, "18", "rule")
 

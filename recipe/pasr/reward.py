@@ -73,8 +73,10 @@ class RewardConfig:
     min_baseline_samples: int = 1
     # acc given to a response with no extractable answer (invalid format or no answer block).
     missing_answer_acc: float = 0.0
-    # Score the answer block of a response whose format is invalid (default: no, it has no answer).
-    score_invalid_format: bool = False
+    # Score the answer block of a response whose format is invalid, as the authors judged every response.
+    # Giving it acc 0 instead drags the in_group baseline down and lets refiners win too easily
+    # (README, differences table; ``python -m recipe.pasr.simulate --sweep fidelity``).
+    score_invalid_format: bool = True
     judge_failure_policy: JudgeFailurePolicy = JudgeFailurePolicy.NEUTRALIZE_GROUP
     neutralized_score: float = 0.0
     # Above this failure rate among judged responses (after judge_failure_min_count of them) raise.
