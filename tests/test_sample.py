@@ -177,6 +177,26 @@ def test_score_invalid_format_scores_the_answer_block_by_default() -> None:
     assert (on.format_ok, on.acc, on.answer, on.scorer) == (False, 1.0, "18", "rule")
 
 
+@pytest.mark.parametrize(
+    ("empty_refine", "format_ok", "is_refine"), [("invalid", False, False), ("counts", True, True)]
+)
+def test_empty_refine_setting_reaches_the_sample_score(empty_refine: str, format_ok: bool, is_refine: bool) -> None:
+    response = "<think>9*2 <refine> </refine></think><answer>18</answer>"
+    sample, _ = SampleScorer(RewardConfig(empty_refine=empty_refine)).score_rule(request(response))
+    assert (sample.format_ok, sample.is_refine, sample.num_refine, sample.acc) == (
+        format_ok,
+        is_refine,
+        int(is_refine),
+        1.0,
+    )
+
+
+def test_empty_refine_default_is_invalid() -> None:
+    assert RewardConfig().empty_refine == "invalid"
+    with pytest.raises(ValueError, match="'sometimes' is not a valid EmptyRefine"):
+        RewardConfig(empty_refine="sometimes")
+
+
 def test_baseline_acc_is_carried() -> None:
     sample, _ = SampleScorer(RewardConfig()).score_rule(request("x", role=Role.STANDARD, baseline_acc=0.4))
     assert sample.baseline_acc == 0.4

@@ -83,7 +83,7 @@ class SampleScorer:
             answer = (text[closed + len(THINK_CLOSE) :] if closed >= 0 else text).strip() or None
             sample = SampleScore(role=role, answer=answer, baseline_acc=request.baseline_acc)
             return sample, None, answer
-        parsed = parse_response(request.response, request.prompt_tail)
+        parsed = parse_response(request.response, request.prompt_tail, self.config.empty_refine)
         # An empty answer block (reachable with score_invalid_format) is no answer: never judged or scored.
         answer = (parsed.answer or None) if parsed.format_ok or self.config.score_invalid_format else None
         sample = SampleScore(
