@@ -301,6 +301,19 @@ async def test_judge_target_response_sends_the_whole_response() -> None:
     assert judge.calls[0]["answer"] == response
 
 
+@pytest.mark.parametrize("response", ["<think>t</think> A summary.", "<answer>A</answer><answer>B</answer>"])
+async def test_judge_target_response_judges_a_response_without_one_answer_block(response: str) -> None:
+    judge = FakeJudge(Verdict(0.7))
+    scorer = SampleScorer(RewardConfig(), judge=judge, judge_target=JudgeTarget.RESPONSE)
+    sample, _ = await scorer.score(request(response, **XSUM))
+    assert judge.calls[0]["answer"] == response
+    assert (sample.acc, sample.scorer, sample.format_ok) == (0.7, "judge", False)
+    # without score_invalid_format such a response is not judged: missing_answer_acc
+    off = SampleScorer(RewardConfig(score_invalid_format=False), judge=FakeJudge(), judge_target=JudgeTarget.RESPONSE)
+    unjudged, _ = await off.score(request(response, **XSUM))
+    assert (unjudged.acc, unjudged.scorer) == (0.0, "none")
+
+
 async def test_judge_mode_on_a_rule_task() -> None:
     judge = FakeJudge(Verdict(1.0))
     scorer = SampleScorer(RewardConfig(), ScorerMode.JUDGE, judge=judge)

@@ -97,7 +97,13 @@ class SampleScorer:
         return sample, parsed, self._judged_text(request, sample)
 
     def _judged_text(self, request: ScoreRequest, sample: SampleScore) -> str | None:
-        if sample.answer and sample.role is Role.POLICY and self.judge_target is JudgeTarget.RESPONSE:
+        """The answer, or the whole response with ``judge_target=response``.
+
+        A judge reading the whole response needs no answer block: with ``score_invalid_format`` a
+        response with none (or several) is judged whole, as the authors judged every response.
+        """
+        whole = sample.role is Role.POLICY and self.judge_target is JudgeTarget.RESPONSE
+        if whole and (sample.answer or (self.config.score_invalid_format and request.response.strip())):
             return request.response
         return sample.answer
 
