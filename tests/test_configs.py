@@ -139,7 +139,8 @@ PAPER_VALUES = [
     ("pasr.judge.scale", "graded"),  # 0..1 for open questions
     ("pasr.judge.temperature", 0.2),
     ("pasr.judge.max_answer_chars", 12000),
-    ("pasr.reward.score_invalid_format", True),  # format-invalid responses still judged
+    ("pasr.reward.score_invalid_format", True),  # format-invalid responses still judged (pasr's default too)
+    ("pasr.reward.empty_refine", "counts"),  # an empty <refine></refine> is a refine block
     ("pasr.reward.refine_tie", -0.5),
     ("pasr.reward.format_invalid", -1.0),
     ("actor_rollout_ref.actor.loss_agg_mode", "seq-mean-token-mean"),  # per sequence, then over sequences
@@ -185,7 +186,7 @@ def test_paper_profile_validates_and_loads(model_dir: Path):
     base = load_pasr_config(compose_recipe("pasr"))
     assert (base.reward.baseline, base.reward.score_invalid_format, base.judge["scale"]) == (
         "in_group",
-        False,
+        True,
         "binary",
     )
 
@@ -238,6 +239,10 @@ def test_pasr_section_mirrors_the_dataclasses():
         ("pasr.reward.baseline=best", "pasr.reward.baseline='best' is not allowed; allowed values: in_group, paired,"),
         ("pasr.judge_backend=vllm", "pasr.judge_backend='vllm' is not allowed; allowed values: none, external, verl"),
         ("pasr.reward.judge_failure_policy=skip", "allowed values: raise, neutralize_group, zero"),
+        (
+            "pasr.reward.empty_refine=yes",
+            "pasr.reward.empty_refine='yes' is not allowed; allowed values: invalid, counts",
+        ),
         ("pasr.paired_samples=eight", "pasr.paired_samples='eight' must be of type int"),
         ("pasr.reward.refine_win=true", "pasr.reward.refine_win=True must be of type float"),
         ("pasr.reward.min_baseline_samples=0", "pasr.reward: min_baseline_samples must be >= 1"),

@@ -19,6 +19,7 @@ from tiny_hf import build_tiny_model_dir
 from recipe.pasr import evaluate, exit_codes
 from recipe.pasr.backends import GenerationError, HFBackend
 from recipe.pasr.data_prep import prepare_eval
+from recipe.pasr.reward import RewardConfig
 from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply, FakeRequest
 from recipe.pasr.tasks import PAPER_EVAL_PREFIXES, PASR_SYSTEM_PROMPT, TaskType, judge_system_prompt
 
@@ -527,3 +528,10 @@ def test_compare_leaves_out_a_question_one_run_could_not_score():
     (same, same_records) = run([None, 0.0, 1.0])
     shared_failure = compare(same, same, same_records, same_records)
     assert not shared_failure["tasks"]["drop"]["sets_differ"] and shared_failure["warnings"] == []
+
+
+def test_score_invalid_format_defaults_to_the_reward_config_and_can_be_turned_off():
+    base = ["run", "--data-dir", "d", "--output-dir", "o"]
+    parser = evaluate.build_parser()
+    assert parser.parse_args(base).score_invalid_format is RewardConfig().score_invalid_format is True
+    assert parser.parse_args([*base, "--no-score-invalid-format"]).score_invalid_format is False

@@ -17,6 +17,7 @@ from recipe.pasr.response import (
     REFINE_OPEN,
     THINK_CLOSE,
     THINK_OPEN,
+    EmptyRefine,
     RefineBlock,
     Span,
     open_think_prefix,
@@ -131,6 +132,33 @@ def test_answer_is_reported_for_a_broken_format() -> None:
     parsed = parse_response("Sure! <think>a</think><answer> 42 </answer>")
     assert not parsed.format_ok
     assert parsed.answer == "42"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "<think>a<refine></refine>b</think><answer>4</answer>",
+        "<think>a<refine>ok</refine><refine> \n</refine></think><answer>4</answer>",
+    ],
+)
+def test_empty_refine_block_is_malformed_or_counts(response: str) -> None:
+    default = parse_response(response)
+    assert parse_response(response, empty_refine=EmptyRefine.INVALID) == default
+    assert (default.format_ok, default.is_refine, default.format_error) == (False, False, "malformed <refine> tags")
+    counts = parse_response(response, empty_refine=EmptyRefine.COUNTS)
+    assert (counts.format_ok, counts.is_refine, counts.answer) == (True, True, "4")
+    assert counts.num_refine == response.count(REFINE_OPEN)
+
+
+def test_counting_empty_refine_blocks_forgives_nothing_else() -> None:
+    # nested, outside think, or holding a structural tag stays malformed even when empty blocks count
+    for response in (
+        "<think>a<refine><refine></refine></refine></think><answer>4</answer>",
+        "<think>a</think><refine></refine><answer>4</answer>",
+        "<think>a<refine><answer></refine></think><answer>4</answer>",
+    ):
+        parsed = parse_response(response, empty_refine=EmptyRefine.COUNTS)
+        assert not parsed.format_ok and not parsed.is_refine, response
 
 
 def test_refine_positions_are_relative_to_the_think_content() -> None:

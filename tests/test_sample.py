@@ -65,7 +65,8 @@ RULE_CASES = [
     # a refining response that lost its answer block: refinement kept, acc 0, nothing scored
     ("no-answer-refine", request("<think>9*3 <refine>no, 9*2=18</refine></think>"), False, True, 1, 0.0, "none", None),
     ("invalid-format", request("The answer is 18."), False, False, 0, 0.0, "none", None),
-    ("text-after-answer", request("<think>x</think><answer>18</answer> ok"), False, False, 0, 0.0, "none", None),
+    # format-invalid, but its answer block is still scored (score_invalid_format, the default)
+    ("text-after-answer", request("<think>x</think><answer>18</answer> ok"), False, False, 0, 1.0, "rule", "18"),
     (
         "math",
         request("<think>r=3</think><answer>\\boxed{(3, \\frac{\\pi}{2})}</answer>", "math", "(3,\\frac{\\pi}{2})"),
@@ -168,12 +169,32 @@ def test_missing_answer_acc_is_configurable_and_reported(missing: float) -> None
     assert sample.is_refine
 
 
-def test_score_invalid_format_scores_the_answer_block() -> None:
+def test_score_invalid_format_scores_the_answer_block_by_default() -> None:
     response = "Sure. <think>9*2</think><answer>18</answer>"
-    off, _ = SampleScorer(RewardConfig()).score_rule(request(response))
-    on, _ = SampleScorer(RewardConfig(score_invalid_format=True)).score_rule(request(response))
+    off, _ = SampleScorer(RewardConfig(score_invalid_format=False)).score_rule(request(response))
+    on, _ = SampleScorer(RewardConfig()).score_rule(request(response))
     assert (off.format_ok, off.acc, off.answer) == (False, 0.0, None)
     assert (on.format_ok, on.acc, on.answer, on.scorer) == (False, 1.0, "18", "rule")
+
+
+@pytest.mark.parametrize(
+    ("empty_refine", "format_ok", "is_refine"), [("invalid", False, False), ("counts", True, True)]
+)
+def test_empty_refine_setting_reaches_the_sample_score(empty_refine: str, format_ok: bool, is_refine: bool) -> None:
+    response = "<think>9*2 <refine> </refine></think><answer>18</answer>"
+    sample, _ = SampleScorer(RewardConfig(empty_refine=empty_refine)).score_rule(request(response))
+    assert (sample.format_ok, sample.is_refine, sample.num_refine, sample.acc) == (
+        format_ok,
+        is_refine,
+        int(is_refine),
+        1.0,
+    )
+
+
+def test_empty_refine_default_is_invalid() -> None:
+    assert RewardConfig().empty_refine == "invalid"
+    with pytest.raises(ValueError, match="'sometimes' is not a valid EmptyRefine"):
+        RewardConfig(empty_refine="sometimes")
 
 
 def test_baseline_acc_is_carried() -> None:
@@ -278,6 +299,19 @@ async def test_judge_target_response_sends_the_whole_response() -> None:
     scorer = SampleScorer(RewardConfig(), judge=judge, judge_target=JudgeTarget.RESPONSE)
     await scorer.score(request(response, **XSUM))
     assert judge.calls[0]["answer"] == response
+
+
+@pytest.mark.parametrize("response", ["<think>t</think> A summary.", "<answer>A</answer><answer>B</answer>"])
+async def test_judge_target_response_judges_a_response_without_one_answer_block(response: str) -> None:
+    judge = FakeJudge(Verdict(0.7))
+    scorer = SampleScorer(RewardConfig(), judge=judge, judge_target=JudgeTarget.RESPONSE)
+    sample, _ = await scorer.score(request(response, **XSUM))
+    assert judge.calls[0]["answer"] == response
+    assert (sample.acc, sample.scorer, sample.format_ok) == (0.7, "judge", False)
+    # without score_invalid_format such a response is not judged: missing_answer_acc
+    off = SampleScorer(RewardConfig(score_invalid_format=False), judge=FakeJudge(), judge_target=JudgeTarget.RESPONSE)
+    unjudged, _ = await off.score(request(response, **XSUM))
+    assert (unjudged.acc, unjudged.scorer) == (0.0, "none")
 
 
 async def test_judge_mode_on_a_rule_task() -> None:

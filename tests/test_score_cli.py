@@ -122,7 +122,8 @@ def test_demo_scores_the_bundled_examples(tmp_path: Path, capsys: pytest.Capture
     assert cases["refined into a wrong answer"]["refine_bonus"] == -1.0
     assert cases["no refinement, right"]["refine_bonus"] == 0.0
     empty = cases["empty <refine>: not a refinement"]
-    assert (empty["is_refine"], empty["format_ok"], empty["score"]) == (False, False, -1.0)
+    # invalid format (-1), its right answer still scored (+1): score_invalid_format is on by default
+    assert (empty["is_refine"], empty["format_ok"], empty["acc"], empty["score"]) == (False, False, 1.0, 0.0)
     assert cases["no <answer> block"]["scorer"] == "none"
     assert cases["standard prompt, right"]["role"] == "standard"
 

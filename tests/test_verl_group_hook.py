@@ -234,10 +234,10 @@ def test_in_group_bonus_reaches_training_rewards(env):
     assert sorted(len(g) for g in groups.values()) == [N, N, N]
     mixed_group = next(g for g in groups.values() if {r["text"] for r in g} == set(mixed))
     rows = by_text(mixed_group)
-    # Baseline: non-refining policy responses, whatever their format: right, right, wrong, invalid, empty-refine
-    # (an empty refine block is not a refinement) -> acc 1, 1, 0, 0, 0 -> 0.4.
+    # Baseline: non-refining policy responses, whatever their format: right, right, wrong, invalid (no answer
+    # block), empty-refine (not a refinement; its answer is still scored) -> acc 1, 1, 0, 0, 1 -> 0.6.
     for row in mixed_group:
-        assert row["baseline"] == pytest.approx(0.4)
+        assert row["baseline"] == pytest.approx(0.6)
         assert row["baseline_source"] == "in_group"
         assert row["rm_score"] == pytest.approx(row["score"])
     assert [r["rm_score"] for r in rows[REFINE_RIGHT]] == pytest.approx([3.0, 3.0])  # +1 format, 1 acc, +1 win
@@ -245,7 +245,7 @@ def test_in_group_bonus_reaches_training_rewards(env):
     assert rows[PLAIN_RIGHT][0]["rm_score"] == pytest.approx(2.0)
     assert rows[PLAIN_WRONG][0]["rm_score"] == pytest.approx(1.0)
     assert rows[INVALID][0]["rm_score"] == pytest.approx(-1.0)
-    assert rows[EMPTY_REFINE][0]["rm_score"] == pytest.approx(-1.0)  # invalid format: its answer is not scored
+    assert rows[EMPTY_REFINE][0]["rm_score"] == pytest.approx(0.0)  # invalid format (-1), its answer still scored (1)
     assert rows[EMPTY_REFINE][0]["is_refine"] is False
 
     refine_only = next(g for g in groups.values() if {r["text"] for r in g} == {REFINE_RIGHT, REFINE_WRONG})

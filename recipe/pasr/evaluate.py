@@ -792,8 +792,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--skip-judged-tasks", action="store_true", help="without a judge: leave judged tasks out")
     score.add_argument(
         "--score-invalid-format",
-        action="store_true",
-        help="pasr: score the answer block of a malformed response (default: acc 0)",
+        action=argparse.BooleanOptionalAction,
+        default=RewardConfig().score_invalid_format,
+        help="pasr: score the answer block of a malformed response (--no-score-invalid-format: acc 0)",
     )
     score.add_argument("--rescore", action="store_true", help="re-score every stored record (no regeneration)")
     cmp = commands.add_parser(

@@ -7,7 +7,8 @@ This module turns a decoded response into spans and two verdicts:
   only whitespace around and between them; refine blocks balanced, not nested, non-empty, inside
   think; no stray or duplicated tag anywhere).
 * ``is_refine``: the response refined. It needs at least one refine block and *every* refine tag
-  well-formed (balanced, not nested, non-empty, inside a think region). It deliberately ignores the
+  well-formed (balanced, not nested, non-empty unless ``empty_refine`` is ``counts``, inside a think
+  region). It deliberately ignores the
   rest of the format, as the paper does: a response that refined and then lost its answer block
   pays through the format and accuracy rewards, not by losing its refinement status.
 
@@ -18,12 +19,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 REFINE_OPEN, REFINE_CLOSE = "<refine>", "</refine>"
 
 _TAG = re.compile(r"</?(?:think|answer|refine)>")
+
+
+class EmptyRefine(StrEnum):
+    """What an empty ``<refine></refine>`` block (whitespace only) is."""
+
+    # Malformed: format invalid and not refining. Emitting the tags costs nothing, so an empty block
+    # must not earn the refinement bonus.
+    INVALID = "invalid"
+    # A well-formed refine block, as the authors' code counted it (a refinement that changes nothing).
+    COUNTS = "counts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +115,15 @@ def open_think_prefix(prompt_tail: str) -> str:
     return prompt_tail[opened:]
 
 
-def parse_response(response: str, prompt_tail: str = "") -> ParsedResponse:
+def parse_response(
+    response: str, prompt_tail: str = "", empty_refine: EmptyRefine = EmptyRefine.INVALID
+) -> ParsedResponse:
     """Parse a decoded response (see module docstring for the rules)."""
     prefix = open_think_prefix(prompt_tail) if prompt_tail else ""
     text = prefix + response
     tags = [(match.group(), match.start(), match.end()) for match in _TAG.finditer(text)]
     think_regions = _think_regions(tags, len(text))
-    blocks, refine_ok = _refine_blocks(text, tags, think_regions)
+    blocks, refine_ok = _refine_blocks(text, tags, think_regions, allow_empty=empty_refine is EmptyRefine.COUNTS)
     think, answer_span, error = _outer_structure(text, tags)
     if error is None and not refine_ok:
         error = "malformed <refine> tags"
@@ -145,7 +159,7 @@ def _think_regions(tags: list[tuple[str, int, int]], text_len: int) -> list[Span
 
 
 def _refine_blocks(
-    text: str, tags: list[tuple[str, int, int]], think_regions: list[Span]
+    text: str, tags: list[tuple[str, int, int]], think_regions: list[Span], allow_empty: bool
 ) -> tuple[tuple[RefineBlock, ...], bool]:
     """All refine blocks, and whether every refine tag is well-formed."""
     blocks: list[RefineBlock] = []
@@ -161,7 +175,7 @@ def _refine_blocks(
                 ok = False
             else:
                 content = text[opened_at:tag_start]
-                if not content.strip():
+                if not content.strip() and not allow_empty:
                     ok = False  # an empty block would earn the bonus without refining
                 blocks.append(RefineBlock(Span(opened_at, tag_start), content))
             opened_at = None

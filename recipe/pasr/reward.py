@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
+from recipe.pasr.response import EmptyRefine
+
 
 class Role(StrEnum):
     POLICY = "policy"  # a PASR response: trained on, gets the full reward
@@ -73,8 +75,13 @@ class RewardConfig:
     min_baseline_samples: int = 1
     # acc given to a response with no extractable answer (invalid format or no answer block).
     missing_answer_acc: float = 0.0
-    # Score the answer block of a response whose format is invalid (default: no, it has no answer).
-    score_invalid_format: bool = False
+    # Score the answer block of a response whose format is invalid, as the authors judged every response.
+    # Giving it acc 0 instead drags the in_group baseline down and lets refiners win too easily
+    # (README, differences table; ``python -m recipe.pasr.simulate --sweep fidelity``).
+    score_invalid_format: bool = True
+    # An empty refine block: ``invalid`` (format invalid, not refining) or ``counts`` (a refine block,
+    # as the authors' code had it). A judgement call: see the README's differences table.
+    empty_refine: EmptyRefine = EmptyRefine.INVALID
     judge_failure_policy: JudgeFailurePolicy = JudgeFailurePolicy.NEUTRALIZE_GROUP
     neutralized_score: float = 0.0
     # Above this failure rate among judged responses (after judge_failure_min_count of them) raise.
@@ -85,6 +92,7 @@ class RewardConfig:
         self.baseline = BaselineMode(self.baseline)
         self.baseline_fallback = BaselineFallback(self.baseline_fallback)
         self.judge_failure_policy = JudgeFailurePolicy(self.judge_failure_policy)
+        self.empty_refine = EmptyRefine(self.empty_refine)
         if self.min_baseline_samples < 1:
             raise ValueError(f"min_baseline_samples must be >= 1, got {self.min_baseline_samples}")
         if not 0.0 <= self.judge_failure_max_rate <= 1.0:

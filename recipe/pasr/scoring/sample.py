@@ -83,7 +83,7 @@ class SampleScorer:
             answer = (text[closed + len(THINK_CLOSE) :] if closed >= 0 else text).strip() or None
             sample = SampleScore(role=role, answer=answer, baseline_acc=request.baseline_acc)
             return sample, None, answer
-        parsed = parse_response(request.response, request.prompt_tail)
+        parsed = parse_response(request.response, request.prompt_tail, self.config.empty_refine)
         # An empty answer block (reachable with score_invalid_format) is no answer: never judged or scored.
         answer = (parsed.answer or None) if parsed.format_ok or self.config.score_invalid_format else None
         sample = SampleScore(
@@ -97,7 +97,13 @@ class SampleScorer:
         return sample, parsed, self._judged_text(request, sample)
 
     def _judged_text(self, request: ScoreRequest, sample: SampleScore) -> str | None:
-        if sample.answer and sample.role is Role.POLICY and self.judge_target is JudgeTarget.RESPONSE:
+        """The answer, or the whole response with ``judge_target=response``.
+
+        A judge reading the whole response needs no answer block: with ``score_invalid_format`` a
+        response with none (or several) is judged whole, as the authors judged every response.
+        """
+        whole = sample.role is Role.POLICY and self.judge_target is JudgeTarget.RESPONSE
+        if whole and (sample.answer or (self.config.score_invalid_format and request.response.strip())):
             return request.response
         return sample.answer
 
