@@ -150,6 +150,12 @@ def test_empty_refine_block_is_malformed_or_counts(response: str) -> None:
     assert counts.num_refine == response.count(REFINE_OPEN)
 
 
+def test_empty_refine_values_are_the_config_strings() -> None:
+    # pasr.reward.empty_refine in YAML and the records carry these exact strings.
+    assert [mode.value for mode in EmptyRefine] == ["invalid", "counts"]
+    assert EmptyRefine("counts") is EmptyRefine.COUNTS
+
+
 def test_counting_empty_refine_blocks_forgives_nothing_else() -> None:
     # nested, outside think, or holding a structural tag stays malformed even when empty blocks count
     for response in (
