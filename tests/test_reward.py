@@ -504,6 +504,8 @@ def test_sample_score_defaults() -> None:
     # rule-scored policy response with nothing judged, shared or failed.
     sample = SampleScore()
     assert (sample.role, sample.scorer, sample.acc, sample.format_ok) == (Role.POLICY, "rule", None, None)
+    # no judge request: nothing for the pasr/judge/* metrics to count
+    assert (sample.judge_attempts, sample.judge_failure_kind, sample.judge_started_at) == (0, None, None)
     assert (sample.judge_failed, sample.judge_deduplicated, sample.is_refine, sample.num_refine) == (
         False,
         False,

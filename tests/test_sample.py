@@ -323,7 +323,9 @@ async def test_judge_mode_on_a_rule_task() -> None:
 
 
 async def test_judge_failure_is_reported_not_scored() -> None:
-    judge = FakeJudge(Verdict(None, failed=True, error="reply is not a number: 'great'"))
+    judge = FakeJudge(
+        Verdict(None, failed=True, error="reply is not a number: 'great'", attempts=2, failure_kind="unparsable")
+    )
     sample, _ = await SampleScorer(RewardConfig(), judge=judge).score(
         request("<think>t</think><answer>A summary.</answer>", **XSUM)
     )
@@ -333,6 +335,7 @@ async def test_judge_failure_is_reported_not_scored() -> None:
         "reply is not a number: 'great'",
         "judge",
     )
+    assert (sample.judge_failure_kind, sample.judge_attempts) == ("unparsable", 2)  # for pasr/judge/failures/*
 
 
 @pytest.mark.parametrize(
