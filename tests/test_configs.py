@@ -19,7 +19,7 @@ import pytest
 import yaml
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
-from tiny_hf import build_tiny_model_dir
+from tiny_hf import build_tiny_model_dir, one_response
 from verl.trainer.ppo.reward import resolve_reward_manager_cls
 from verl.trainer.ppo.utils import need_critic, need_reference_policy
 from verl.utils.config import omega_conf_to_dataclass, validate_config
@@ -442,23 +442,11 @@ def test_every_model_config_has_a_run_script():
 
 
 def test_reward_manager_names_a_record_with_a_missing_field(model_dir: Path):
-    import numpy as np
-    import torch
     from transformers import AutoTokenizer
-    from verl import DataProto
 
     config = compose_recipe("pasr", f"actor_rollout_ref.model.path={model_dir}")
     manager = PasrRewardManager(config, AutoTokenizer.from_pretrained(model_dir))
-    ids = torch.tensor([[5, 6, 7]])
-    tensors = {"prompts": ids[:, :1], "responses": ids[:, 1:], "input_ids": ids, "attention_mask": torch.ones_like(ids)}
-    data = DataProto.from_dict(
-        tensors=tensors,
-        non_tensors={
-            "data_source": np.array(["gsm8k"], dtype=object),
-            "uid": np.array(["a1b2"], dtype=object),
-            "extra_info": np.array([{"index": 17}], dtype=object),
-        },
-    )
+    data = one_response([5], [6, 7], data_source="gsm8k", uid="a1b2", extra_info={"index": 17})
     with pytest.raises(ValueError, match=r"uid=a1b2 extra_info.index=17: missing field reward_model.ground_truth"):
         manager.loop.run_until_complete(manager.run_single(data))
 

@@ -26,7 +26,7 @@ tq = pytest.importorskip("transfer_queue")
 
 from hydra import compose, initialize_config_module  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
-from tiny_hf import build_tiny_model_dir  # noqa: E402
+from tiny_hf import build_tiny_model_dir, one_response  # noqa: E402
 from verl.experimental.reward_loop import RewardLoopManager  # noqa: E402
 from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage  # noqa: E402
 from verl.trainer.ppo.metric_utils import process_validation_metrics  # noqa: E402
@@ -467,22 +467,15 @@ def test_judge_concurrency_is_the_jobs_total_across_reward_workers(env):
         ]
         prompt = env.ids("what is 12")
         response = env.ids(PLAIN_RIGHT)
-        ids = torch.tensor([prompt + response])
 
         def sample(index: int) -> DataProto:
-            return DataProto.from_dict(
-                tensors={
-                    "prompts": torch.tensor([prompt]),
-                    "responses": torch.tensor([response]),
-                    "input_ids": ids,
-                    "attention_mask": torch.ones_like(ids),
-                },
-                non_tensors={
-                    "data_source": np.array(["drop"], dtype=object),
-                    "reward_model": np.array([{"ground_truth": "12"}], dtype=object),
-                    "extra_info": np.array([{"question": f"question {index}"}], dtype=object),
-                    "uid": np.array([f"u{index}"], dtype=object),
-                },
+            return one_response(
+                prompt,
+                response,
+                data_source="drop",
+                reward_model={"ground_truth": "12"},
+                extra_info={"question": f"question {index}"},
+                uid=f"u{index}",
             )
 
         results = ray.get([workers[i % workers_count].compute_score.remote(sample(i)) for i in range(30)])

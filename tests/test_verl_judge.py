@@ -14,13 +14,10 @@ import socket
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
 from hydra import compose, initialize_config_module
-from tiny_hf import build_tiny_model_dir
+from tiny_hf import build_tiny_model_dir, one_response
 from transformers import AutoTokenizer
-from verl import DataProto
 from verl.experimental.reward_loop.router.naive_router import run_router
 
 from recipe.pasr.scoring.fake_judge_server import FakeReply, serve_in_thread
@@ -79,19 +76,12 @@ def test_verl_served_judge_is_reached_through_verls_router(tmp_path: Path):
             manager = PasrRewardManager(config, tokenizer, reward_router_address=f"127.0.0.1:{port}")
             prompt = tokenizer("what is 12")["input_ids"]
             response = tokenizer("<think> so 12 </think> <answer> 12 </answer>")["input_ids"]
-            ids = torch.tensor([prompt + response])
-            data = DataProto.from_dict(
-                tensors={
-                    "prompts": torch.tensor([prompt]),
-                    "responses": torch.tensor([response]),
-                    "input_ids": ids,
-                    "attention_mask": torch.ones_like(ids),
-                },
-                non_tensors={
-                    "data_source": np.array(["drop"], dtype=object),  # free-text answers: judged
-                    "reward_model": np.array([{"ground_truth": "12"}], dtype=object),
-                    "extra_info": np.array([{"question": "what is 12"}], dtype=object),
-                },
+            data = one_response(
+                prompt,
+                response,
+                data_source="drop",  # free-text answers: judged
+                reward_model={"ground_truth": "12"},
+                extra_info={"question": "what is 12"},
             )
             result = manager.loop.run_until_complete(manager.run_single(data))
         finally:

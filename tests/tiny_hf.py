@@ -24,3 +24,21 @@ def build_tiny_tokenizer(directory: str | Path) -> Any:
 
 def build_tiny_model_dir(directory: str | Path, *, with_weights: bool = True) -> Path:
     return build_model_dir(directory, words=WORDS, size=SIZE, with_weights=with_weights)
+
+
+def one_response(prompt: list[int], response: list[int], **fields: Any) -> Any:
+    """A one-row ``DataProto`` as verl's reward loop receives it: the token ids and the non-tensor fields."""
+    import numpy as np
+    import torch
+    from verl import DataProto
+
+    ids = torch.tensor([prompt + response])
+    return DataProto.from_dict(
+        tensors={
+            "prompts": torch.tensor([prompt]),
+            "responses": torch.tensor([response]),
+            "input_ids": ids,
+            "attention_mask": torch.ones_like(ids),
+        },
+        non_tensors={key: np.array([value], dtype=object) for key, value in fields.items()},
+    )
