@@ -257,9 +257,7 @@ class GroupedScorer:
             else:
                 slot = self._hold(record)
                 if self.scorer.falls_back(sample) and self.stopped is not None:  # a fallback the judge never saw
-                    sample.scorer, sample.judge_failed = "judge", True
-                    sample.judge_error = f"not sent: {self.stopped}"
-                    self._scored(slot, sample)
+                    self._scored(slot, self._mark_not_sent(sample))
                 elif self.scorer.falls_back(sample):  # scorer "fallback": the rule found no single answer
                     await self._submit(slot, self._judge_unresolved(sample, record.request))
                 else:
@@ -292,8 +290,12 @@ class GroupedScorer:
         if judged is None:
             sample.acc, sample.scorer = self.config.missing_answer_acc, "none"
         else:
-            sample.scorer, sample.judge_failed = "judge", True
-            sample.judge_error = f"not sent: {self.stopped}"
+            self._mark_not_sent(sample)
+        return sample
+
+    def _mark_not_sent(self, sample: SampleScore) -> SampleScore:
+        sample.scorer, sample.judge_failed = "judge", True
+        sample.judge_error = f"not sent: {self.stopped}"
         return sample
 
     def _hold(self, record: Record) -> _Slot:
