@@ -103,8 +103,19 @@ def read_dumps(directory: Path) -> dict[int, dict[str, dict[str, float]]]:
 
 
 def run_seed(settings: LearningSettings, seed: int, workdir: Path) -> dict[str, Any]:
-    """Warm-start one model for ``seed``, train it under each condition; return the dumps' figures."""
+    """Warm-start one model for ``seed``, train it under each condition; return the dumps' figures.
+
+    A seed whose runs all finished is saved to ``seed<N>/result.json`` with its settings and reused by a
+    later invocation with the same settings, so a long benchmark can be run one seed at a time.
+    """
     seed_dir = workdir / f"seed{seed}"
+    saved = seed_dir / "result.json"
+    if saved.exists():
+        stored = json.loads(saved.read_text())
+        if stored["settings"] == json.loads(json.dumps(asdict(settings))):
+            print(f"seed {seed}: reusing the finished runs in {saved}", file=sys.stderr)
+            return _int_steps(stored["result"])
+        print(f"seed {seed}: {saved} was made with other settings; running again", file=sys.stderr)
     build = prepare(
         seed_dir / "cpu",
         PrepareSettings(
@@ -143,6 +154,16 @@ def run_seed(settings: LearningSettings, seed: int, workdir: Path) -> dict[str, 
                 f"seed {seed} {condition}: trainer exited {run.returncode}; log {run.log}:\n{run.tail()}",
                 file=sys.stderr,
             )
+    if all(result[condition]["returncode"] == 0 for condition in CONDITIONS):
+        saved.write_text(json.dumps({"settings": asdict(settings), "result": result}))
+    return result
+
+
+def _int_steps(result: dict[str, Any]) -> dict[str, Any]:
+    """JSON made the step keys of a saved seed's dumps strings; make them steps again."""
+    for condition in CONDITIONS:
+        for dumps in ("validation", "train"):
+            result[condition][dumps] = {int(step): rates for step, rates in result[condition][dumps].items()}
     return result
 
 
