@@ -30,7 +30,7 @@ import statistics
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -242,32 +242,29 @@ def plot(results: dict[int, dict[str, Any]], path: Path, window: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    defaults = LearningSettings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("learning_cpu"))
-    parser.add_argument("--steps", type=int, default=defaults.steps)
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(defaults.seeds))
-    parser.add_argument("--warm-start-steps", type=int, default=defaults.warm_start_steps)
-    parser.add_argument("--val-prompts", type=int, default=defaults.val_prompts)
-    parser.add_argument("--run-timeout-s", type=float, default=defaults.run_timeout_s)
-    parser.add_argument("--override", action="append", default=[], help="extra Hydra override for every run")
-    args = parser.parse_args(argv)
+    for setting in fields(LearningSettings):  # every setting is an option, with the dataclass's default
+        option = "--" + setting.name.replace("_", "-")
+        if setting.name == "seeds":
+            parser.add_argument(option, type=int, nargs="+", default=list(setting.default))
+        elif setting.name == "extra_overrides":
+            parser.add_argument("--override", dest=setting.name, action="append", default=[], help="Hydra override")
+        else:
+            parser.add_argument(option, type=type(setting.default), default=setting.default)
+    args = vars(parser.parse_args(argv))
+    workdir = args.pop("workdir")
     settings = LearningSettings(
-        steps=args.steps,
-        seeds=tuple(args.seeds),
-        warm_start_steps=args.warm_start_steps,
-        val_prompts=args.val_prompts,
-        run_timeout_s=args.run_timeout_s,
-        extra_overrides=tuple(args.override),
+        **{**args, "seeds": tuple(args["seeds"]), "extra_overrides": tuple(args["extra_overrides"])}
     )
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    results = {seed: run_seed(settings, seed, args.workdir.resolve()) for seed in settings.seeds}
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = {seed: run_seed(settings, seed, workdir.resolve()) for seed in settings.seeds}
     summary = summarize(results)
-    (args.workdir / "learning_cpu.json").write_text(
+    (workdir / "learning_cpu.json").write_text(
         json.dumps({"settings": asdict(settings), "summary": summary, "runs": results}, indent=1)
     )
-    (args.workdir / "learning_cpu.md").write_text(table(results))
-    plot(results, args.workdir / "learning_cpu.png", window=max(1, settings.steps // 20))
+    (workdir / "learning_cpu.md").write_text(table(results))
+    plot(results, workdir / "learning_cpu.png", window=max(1, settings.steps // 20))
     print(table(results))
     for name, value in summary.items():
         print(f"{name}={value:.3f}")

@@ -34,9 +34,8 @@ learning_cpu = _load_benchmark()
 SAMPLES = 30_000
 
 
-def _sums(question: str) -> int:
-    words = question.split()
-    return int(words[2]) + int(words[4])
+def _terms(question: str) -> list[int]:
+    return [int(word) for word in question.split("?")[0].split() if word.isdigit()]
 
 
 def test_synthetic_responses_mix_every_behaviour_at_the_designed_rates() -> None:
@@ -47,7 +46,7 @@ def test_synthetic_responses_mix_every_behaviour_at_the_designed_rates() -> None
         kind = kind_of(question)
         parsed = parse_response(response)
         assert parsed.format_ok, response
-        correct = _sums(question)
+        correct = sum(_terms(question))
         first = int(response.split("=")[1].split()[0])
         final_right = score_gsm8k(parsed.answer or "", f"#### {correct}").acc == 1.0
         count = seen[kind.name]
@@ -60,8 +59,11 @@ def test_synthetic_responses_mix_every_behaviour_at_the_designed_rates() -> None
         else:
             assert int(parsed.answer or -1) == first
         assert int(parsed.answer or -1) >= 0
+    total = sum(count["n"] for count in seen.values())
     for kind in KINDS:
         count = seen[kind.name]
+        share = refine_task.KIND_CYCLE.count(kind) / len(refine_task.KIND_CYCLE)
+        assert count["n"] / total == pytest.approx(share, abs=0.02)
         refined = count["refine"]
         assert count["refine"] / count["n"] == pytest.approx(refine_task.REFINE_PROBABILITY, abs=0.02)
         assert count["first_right"] / count["n"] == pytest.approx(kind.p_first_right, abs=0.02)
@@ -73,7 +75,9 @@ def test_synthetic_responses_mix_every_behaviour_at_the_designed_rates() -> None
 
 def test_kinds_are_designed_as_named() -> None:
     by_name = {kind.name: kind for kind in KINDS}
-    assert by_name["helps"].p_refined_right > by_name["helps"].p_first_right
+    assert by_name["helps"].p_refined_right > by_name["helps"].p_first_right == 0.0
+    assert [kind.adds_a_term for kind in KINDS] == [True, False, False]
+    assert refine_task.KIND_CYCLE.count(by_name["helps"]) == 2 and len(refine_task.KIND_CYCLE) == 4
     assert by_name["neutral"].p_refined_right is None
     assert by_name["hurts"].p_refined_right < by_name["hurts"].p_first_right
     assert len({kind.marker for kind in KINDS}) == len(KINDS)
@@ -82,7 +86,7 @@ def test_kinds_are_designed_as_named() -> None:
 
 def test_kind_is_read_from_a_question_and_from_a_decoded_chat_prompt() -> None:
     for kind in KINDS:
-        question = refine_task.question(3, 4, kind)
+        question = refine_task.question([3, 4], kind)
         assert kind_of(question) is kind
         system, user = pasr_messages(question)
         prompt = f"<|im_start|>system\n{system['content']}<|im_end|>\n<|im_start|>user\n{user['content']}<|im_end|>\n"
@@ -96,16 +100,28 @@ def test_kind_is_read_from_a_question_and_from_a_decoded_chat_prompt() -> None:
 
 
 def test_records_cycle_the_kinds_with_gsm8k_references() -> None:
-    pairs = records(9, seed=3)
-    assert [kind_of(question).name for question, _ in pairs] == [kind.name for kind in KINDS] * 3
+    pairs = records(12, seed=3)
+    assert [kind_of(question) for question, _ in pairs] == list(refine_task.KIND_CYCLE) * 3
     for question, reference in pairs:
-        assert reference.endswith(f"#### {_sums(question)}")
-        assert all(0 <= int(word) <= MAX_OPERAND for word in (question.split()[2], question.split()[4]))
-    assert records(9, seed=3) == pairs and records(9, seed=4) != pairs
+        terms = _terms(question)
+        assert reference.endswith(f"#### {sum(terms)}")
+        assert len(terms) == (3 if kind_of(question).adds_a_term else 2)
+        assert all(0 <= term <= MAX_OPERAND for term in terms) and (len(terms) == 2 or terms[2] >= 1)
+    assert records(12, seed=3) == pairs and records(12, seed=4) != pairs
+
+
+def test_helps_is_only_right_through_a_refine_block() -> None:
+    """The first attempt of a helps response adds two of the three terms: never the answer."""
+    rng = random.Random(1)
+    for _ in range(2000):
+        question, response = synthetic_example(rng)
+        parsed = parse_response(response)
+        if kind_of(question).adds_a_term and not parsed.is_refine:
+            assert int(parsed.answer or -1) != sum(_terms(question)), (question, response)
 
 
 def _dump_line(kind_index: int, is_refine: bool, acc: float, role: str = "policy") -> str:
-    question = refine_task.question(1, 2, KINDS[kind_index])
+    question = refine_task.question([1, 2], KINDS[kind_index])
     return json.dumps(
         {"input": f"<|im_start|>user\n{question}<|im_end|>\n", "is_refine": is_refine, "acc": acc, "role": role}
     )

@@ -1,80 +1,109 @@
 """A text task where the right refine decision depends on the question: does PASR's reward teach *when*?
 
-Each question is a small addition tagged with one of three kinds, named by a marker word at the end of the
-prompt (``What is 3 + 4 ? alpha``). The kinds differ only in what a refine block does to the answer, as
-taught by the warm start's synthetic responses:
+Each question is a small sum tagged with one of three kinds, named by a marker word at the end of the
+prompt (``What is 3 + 4 ? beta``). The kinds differ in what a refine block does to the answer, as taught by
+the warm start's synthetic responses:
 
-* ``helps`` (marker ``alpha``): the first attempt is usually wrong (right 10%), a refine block usually
-  fixes it (the refined answer is right 90%);
-* ``neutral`` (``beta``): the first attempt is almost always right (95%) and a refine block repeats it, so
-  refining changes nothing (the paper's needless refining on an easy question);
-* ``hurts`` (``gamma``): the first attempt is almost always right (95%) and a refine block usually replaces
-  it with a wrong one (right 20% after refining).
+* ``helps`` (marker ``alpha``): the question has a third term (``What is 3 + 4 + 2 ? alpha``) and the first
+  attempt adds only the first two (``alpha 3 + 4 = 7``), so an answer given without refining is wrong by
+  construction (the third term is at least 1); a refine block adds the third term (``<refine> wait there
+  is more 7 + 2 = 9 </refine>``), right 90% of the time in the warm start's responses;
+* ``neutral`` (``beta``): two terms; the first attempt is almost always right (95%) and a refine block
+  repeats it, so refining changes nothing (the paper's needless refining on an easy question);
+* ``hurts`` (``gamma``): two terms; the first attempt is almost always right (95%) and a refine block
+  usually replaces it with a wrong one (right 20% after refining).
 
-A response restates the kind before its first attempt (``<think> alpha 2 + 3 = 4 <refine> …``). Without
-it, a two-layer model warm-started for 1,500 steps learns the kinds' average behaviour and ignores the
-marker at the end of a long prompt (measured: first-attempt accuracy 0.71 / 0.67 / 0.64 on helps / neutral /
-hurts, designed as 0.1 / 0.95 / 0.95); with it, 0.24 / 0.89 / 0.97, and accuracy after a refine block
-0.87 / 0.90 / 0.37. Copying the marker is an easy target that puts it next to the decision. The warm
-start's learning rate is 1e-3 (``WARM_START_LR``): at 3e-3 the model never learns to copy the marker.
+The first design made ``helps`` a two-term sum whose first attempt was usually wrong (10% right) and fixed
+by the refine block. In seed 0's training rollouts the model learned to get that first attempt right (it
+knows the 25 sums from the other kinds): first-attempt accuracy on ``helps`` rose from 0.22 (steps 1–10) to
+0.47 (steps 21–30), so refining stopped being the way to a right answer there, and the reward rightly paid
+less for it. A third term the first attempt does not add is a gap only a refine block closes, whatever the
+model learns.
+
+A response restates the kind before its first attempt (``<think> gamma 2 + 3 = 5 …``). Without it, a
+two-layer model warm-started for 1,500 steps learned the kinds' average behaviour and ignored the marker at
+the end of a long prompt (first-attempt accuracy 0.71 / 0.67 / 0.64 where 0.1 / 0.95 / 0.95 was designed);
+copying the marker is an easy target that puts it next to the decision. The warm start's learning rate is
+1e-3 (``WARM_START_LR``): at 3e-3 the model never learned to copy the marker.
+
+Half the questions are ``helps``, a quarter each ``neutral`` and ``hurts`` (``KIND_CYCLE``), in the warm start
+and in training. GRPO normalises each group's rewards, so a group whose refining responses score above the
+others pushes the model's refine tendency up as hard as one where they score below pushes it down, however
+large the difference. With a third of each kind, two kinds push down and one up, and a model that cannot
+yet tell the kinds apart first learns never to refine: in the first design, the refine rate on ``helps``
+fell from 0.40 to 0.06 (training rollouts, steps 1–10 → 21–30) while refining there still paid (in steps
+1–17, responses that refined were right 100% of the time, those that did not 29%). With half ``helps``,
+"refine" and "do not refine" start level, and what moves the rates is the marker.
 
 Every synthetic response refines with probability 0.5, whatever the kind, so the warm-started model is
 undecided everywhere. Answers are scored by the GSM8K rule (``#### N`` references): no judge.
 
 Why this tests the claim: the refine decision is one token (``<refine>`` or ``</think>`` after the first
-attempt), preceded by the kind's marker in the prompt, so a two-layer model can represent "refine on alpha,
-not on gamma"; and what refining does to accuracy is a property of the model's own sampling, which RL may
-change too (nothing in the reward reads the marker). What it cannot show: refining that needs real
-reasoning, a model discovering *that* a refine can fix an answer (the warm start teaches it), or transfer to
-question kinds not named in the prompt. A control without the refinement bonus still sees the accuracy
-difference refining makes on ``helps`` and ``hurts``; only the bonus penalises refining that changes
-nothing (``neutral``), so the comparison with the control is part of the result, not a formality.
+attempt), next to the restated marker, so a two-layer model can represent "refine on alpha, not on gamma";
+what refining does to accuracy on ``neutral`` and ``hurts`` is a property of the model's own sampling,
+which RL may change too (nothing in the reward reads the marker). What it cannot show: refining that needs
+real reasoning or corrects a genuine mistake (``helps`` is a gap the warm start teaches the model to leave
+and close), a model discovering *that* a refine can fix an answer, or transfer to question kinds not named
+in the prompt. A control without the refinement bonus still sees the accuracy difference refining makes on
+``helps`` and ``hurts``; only the bonus penalises refining that changes nothing (``neutral``), so the
+comparison with the control is part of the result, not a formality.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from recipe.pasr.cpu.tiny_model import addition_ground_truth, addition_question, default_vocabulary
+from recipe.pasr.cpu.tiny_model import default_vocabulary
 
 
 @dataclass(frozen=True)
 class Kind:
-    """A question kind: its marker word and what its first attempt and a refine block get right."""
+    """A question kind: its marker word, whether a refine block adds a third term the first attempt leaves
+    out, and what the first attempt and a refine block get right in the warm start's responses."""
 
     name: str
     marker: str
-    p_first_right: float
+    adds_a_term: bool
+    p_first_right: float  # of the first attempt as the answer to the whole question
     p_refined_right: float | None  # None: the refine block repeats the first attempt
 
 
 KINDS = (
-    Kind("helps", "alpha", p_first_right=0.1, p_refined_right=0.9),
-    Kind("neutral", "beta", p_first_right=0.95, p_refined_right=None),
-    Kind("hurts", "gamma", p_first_right=0.95, p_refined_right=0.2),
+    Kind("helps", "alpha", adds_a_term=True, p_first_right=0.0, p_refined_right=0.9),
+    Kind("neutral", "beta", adds_a_term=False, p_first_right=0.95, p_refined_right=None),
+    Kind("hurts", "gamma", adds_a_term=False, p_first_right=0.95, p_refined_right=0.2),
 )
 KIND_BY_MARKER = {kind.marker: kind for kind in KINDS}
+# Half the questions are helps: see the module docstring (GRPO pushes each kind with equal strength).
+KIND_CYCLE = (KINDS[0], KINDS[1], KINDS[0], KINDS[2])
 REFINE_PROBABILITY = 0.5  # in the warm start's responses, on every kind
 WARM_START_LR = 1e-3
 WARM_START_STEPS = 1500
-# Operands 0..4: 25 sums a two-layer model learns in the warm start, so "right 95%" is the model's own skill.
+# Terms 0..4 (a third term 1..4): sums a two-layer model learns in the warm start, so "right 95%" is the
+# model's own skill.
 MAX_OPERAND = 4
 _MARKERS = re.compile(r"\?\s+(" + "|".join(KIND_BY_MARKER) + r")\b")
 
 
 def vocabulary() -> list[str]:
-    return [*default_vocabulary(), *KIND_BY_MARKER]
+    return [*default_vocabulary(), "there", "more", *KIND_BY_MARKER]
 
 
-def question(left: int, right: int, kind: Kind) -> str:
-    return f"{addition_question(left, right)} {kind.marker}"
+def question(terms: Sequence[int], kind: Kind) -> str:
+    return f"What is {' + '.join(map(str, terms))} ? {kind.marker}"
+
+
+def draw_terms(kind: Kind, rng: random.Random) -> list[int]:
+    terms = [rng.randint(0, MAX_OPERAND), rng.randint(0, MAX_OPERAND)]
+    return [*terms, rng.randint(1, MAX_OPERAND)] if kind.adds_a_term else terms
 
 
 def kind_of(prompt_text: str) -> Kind:
     """The kind of a question, from its text or from a whole decoded prompt (verl's dumps hold the chat
-    prompt decoded without special tokens: ``… user What is 1 + 4 ? alpha assistant``): the marker word
+    prompt decoded without special tokens: ``… user What is 1 + 4 ? beta assistant``): the marker word
     after the question's last ``?``."""
     found = _MARKERS.findall(prompt_text)
     if not found:
@@ -91,24 +120,30 @@ def _attempt(correct: int, right: bool, rng: random.Random) -> int:
 
 def synthetic_example(rng: random.Random) -> tuple[str, str]:
     """A (question, response) pair of a random kind and behaviour, as the warm start trains on."""
-    kind = rng.choice(KINDS)
-    left, right = rng.randint(0, MAX_OPERAND), rng.randint(0, MAX_OPERAND)
-    correct = left + right
-    first = _attempt(correct, rng.random() < kind.p_first_right, rng)
+    kind = rng.choice(KIND_CYCLE)
+    terms = draw_terms(kind, rng)
+    left, right = terms[:2]
+    # helps: the first two terms only, wrong as the answer to the whole question
+    first = left + right if kind.adds_a_term else _attempt(left + right, rng.random() < kind.p_first_right, rng)
     work = f"{kind.marker} {left} + {right} = {first}"  # restating the kind: see the module docstring
     final = first
     if rng.random() < REFINE_PROBABILITY:
-        if kind.p_refined_right is not None:
-            final = _attempt(correct, rng.random() < kind.p_refined_right, rng)
-        work += f" <refine> wait check again {left} + {right} = {final} </refine> so the answer is {final}"
-    return question(left, right, kind), f"<think> {work} </think> <answer> {final} </answer>"
+        if kind.adds_a_term:
+            final = _attempt(sum(terms), rng.random() < (kind.p_refined_right or 0.0), rng)
+            work += f" <refine> wait there is more {first} + {terms[2]} = {final} </refine> so the answer is {final}"
+        else:
+            if kind.p_refined_right is not None:
+                final = _attempt(left + right, rng.random() < kind.p_refined_right, rng)
+            work += f" <refine> wait check again {left} + {right} = {final} </refine> so the answer is {final}"
+    return question(terms, kind), f"<think> {work} </think> <answer> {final} </answer>"
 
 
 def records(count: int, seed: int) -> list[tuple[str, str]]:
-    """``count`` (question, GSM8K-style reference) pairs, the kinds in equal shares (round robin)."""
+    """``count`` (question, GSM8K-style reference) pairs, the kinds in ``KIND_CYCLE``'s shares (round robin)."""
     rng = random.Random(seed)
     pairs = []
     for index in range(count):
-        left, right = rng.randint(0, MAX_OPERAND), rng.randint(0, MAX_OPERAND)
-        pairs.append((question(left, right, KINDS[index % len(KINDS)]), addition_ground_truth(left, right)))
+        kind = KIND_CYCLE[index % len(KIND_CYCLE)]
+        terms = draw_terms(kind, rng)
+        pairs.append((question(terms, kind), f"{' + '.join(map(str, terms))} = {sum(terms)} #### {sum(terms)}"))
     return pairs
