@@ -37,7 +37,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import logging
 import math
 import os
 import random
@@ -51,6 +50,7 @@ from typing import Any
 
 import aiohttp
 
+from recipe.pasr.loggers import get_logger
 from recipe.pasr.tasks import JudgeScale, TaskType, judge_system_prompt
 
 try:  # optional: faster than json on the ~6 KB request bodies; not a dependency
@@ -67,7 +67,7 @@ __all__ = [
     "parse_judge_reply",
 ]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # aiohttp's timeouts raise asyncio.TimeoutError, the builtin TimeoutError only from Python 3.11 on.
 TIMEOUT_ERRORS = (asyncio.TimeoutError, TimeoutError)
