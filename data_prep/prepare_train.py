@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "token_filter": token_filter,
         "chat_template_kwargs": args.chat_template_kwargs,
-        "pasr_prompt": str(args.pasr_prompt),
+        "pasr_prompt": args.pasr_prompt.value,
         "verl_override": hydra_override(args.chat_template_kwargs),
         "warnings": warnings,
     }
@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--pasr-prompt",
         type=PromptStyle,
-        choices=list(PromptStyle),
+        choices=[style.value for style in PromptStyle],
         default=PromptStyle.PASR,
         help="pasr (ours) or paper (no 'do not refine for its own sake'; for +recipe=pasr_paper)",
     )

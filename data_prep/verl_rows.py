@@ -64,7 +64,7 @@ def make_row(
             "split": split,
             "index": index,
             "question": question,
-            "task_type": str(task.task_type),
+            "task_type": task.task_type.value,
             "standard_prompt": standard_messages(question),
             "ref_text": ref_text,
             "source": source,

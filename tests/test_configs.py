@@ -438,7 +438,7 @@ def test_every_model_config_has_a_run_script():
     assert sorted(scripts) == sorted(f"run_{name.removeprefix('pasr_')}.sh" for name in models)
     for name in models:
         assert f"+recipe={name} " in scripts[f"run_{name.removeprefix('pasr_')}.sh"]
-    assert (recipe_dir / "REQUIRED_VERL.txt").read_text().strip() == "verl==0.9.1"
+    assert "PIP_INSTALL=pip install verl==0.9.1" in (recipe_dir / "REQUIRED_VERL.txt").read_text().splitlines()
 
 
 def test_reward_manager_names_a_record_with_a_missing_field(model_dir: Path):

@@ -300,6 +300,8 @@ class OpenAIBackend:
     async def _one(self, request: GenRequest, sampling: Sampling) -> Generation:
         import aiohttp
 
+        from recipe.pasr.scoring.judge import TIMEOUT_ERRORS
+
         assert self._semaphore is not None
         body = self._body(request, sampling)
         raw = "prompt" in body
@@ -309,7 +311,7 @@ class OpenAIBackend:
                 async with self._semaphore, self._session.post(endpoint, json=body) as response:
                     payload = await response.read()
                     status = response.status
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (aiohttp.ClientError, *TIMEOUT_ERRORS) as exc:
                 error = f"{type(exc).__name__}: {exc}"
             else:
                 if status == 200:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from enum import StrEnum
 
+from recipe.pasr.enums import StrEnum
 from recipe.pasr.response import EmptyRefine
 
 
@@ -244,7 +244,7 @@ _SAMPLE_FIELDS = tuple(f.name for f in fields(SampleScore))
 def sample_record(sample: SampleScore) -> dict[str, object]:
     """A :class:`SampleScore` as plain data (what the per-sample reward hands to the group stage)."""
     record = {name: getattr(sample, name) for name in _SAMPLE_FIELDS}  # flat values: no deep copy needed
-    record["role"] = str(sample.role)
+    record["role"] = Role(sample.role).value
     return record
 
 
@@ -260,9 +260,9 @@ def result_record(sample: SampleScore, result: GroupResult) -> dict[str, object]
     return sample_record(sample) | {
         "format_score": result.format_score,
         "baseline": result.baseline,
-        "baseline_source": str(result.baseline_source),
+        "baseline_source": result.baseline_source.value,
         "refine_bonus": result.refine_bonus,
-        "refine_outcome": str(result.refine_outcome) if result.refine_outcome is not None else None,
+        "refine_outcome": result.refine_outcome.value if result.refine_outcome is not None else None,
         "neutralized": result.neutralized,
         "score": result.score,
     }

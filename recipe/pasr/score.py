@@ -557,12 +557,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="score a small bundled example set and print a table")
     parser.add_argument(
         "--scorer",
-        choices=list(ScorerMode),
-        default=ScorerMode.AUTO,
+        choices=[mode.value for mode in ScorerMode],
+        default=ScorerMode.AUTO.value,
         help="auto: rule where one exists; fallback: also the judge where the rule finds no single answer",
     )
     parser.add_argument(
-        "--baseline", choices=list(BaselineMode), default=BaselineMode.IN_GROUP, help="what refinement is compared to"
+        "--baseline",
+        choices=[mode.value for mode in BaselineMode],
+        default=BaselineMode.IN_GROUP.value,
+        help="what refinement is compared to",
     )
     parser.add_argument(
         "--data-source", metavar="NAME", help="data source for records without one (verl rollout dumps)"
@@ -575,9 +578,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     judge = parser.add_argument_group("judge (data sources without a rule scorer, or --scorer judge)")
     add_judge_arguments(judge)
-    judge.add_argument("--judge-target", choices=list(JudgeTarget), default=JudgeTarget.ANSWER)
     judge.add_argument(
-        "--judge-failure-policy", choices=list(JudgeFailurePolicy), default=JudgeFailurePolicy.NEUTRALIZE_GROUP
+        "--judge-target", choices=[target.value for target in JudgeTarget], default=JudgeTarget.ANSWER.value
+    )
+    judge.add_argument(
+        "--judge-failure-policy",
+        choices=[policy.value for policy in JudgeFailurePolicy],
+        default=JudgeFailurePolicy.NEUTRALIZE_GROUP.value,
     )
     judge.add_argument(
         "--judge-failure-max-rate", type=float, metavar="RATE", default=0.1, help="stop above this failure rate"

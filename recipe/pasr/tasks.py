@@ -9,7 +9,8 @@ silently defaulted scorer would train on the wrong reward.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+
+from recipe.pasr.enums import StrEnum
 
 
 class TaskType(StrEnum):

@@ -37,7 +37,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import logging
 import math
 import os
 import random
@@ -51,6 +50,7 @@ from typing import Any
 
 import aiohttp
 
+from recipe.pasr.loggers import get_logger
 from recipe.pasr.tasks import JudgeScale, TaskType, judge_system_prompt
 
 try:  # optional: faster than json on the ~6 KB request bodies; not a dependency
@@ -67,8 +67,10 @@ __all__ = [
     "parse_judge_reply",
 ]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
+# aiohttp's timeouts raise asyncio.TimeoutError, the builtin TimeoutError only from Python 3.11 on.
+TIMEOUT_ERRORS = (asyncio.TimeoutError, TimeoutError)
 _BACKOFF_CAP_S = 8.0
 _RESERVED_BODY_KEYS = frozenset({"model", "messages"})
 
@@ -537,8 +539,8 @@ class JudgeClient:
                 last = exc
             except asyncio.CancelledError:
                 raise
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                kind = "timeout" if isinstance(exc, TimeoutError) else "connection"
+            except (aiohttp.ClientError, *TIMEOUT_ERRORS, OSError) as exc:
+                kind = "timeout" if isinstance(exc, TIMEOUT_ERRORS) else "connection"
                 last = _Failure(_describe(exc, cfg.timeout_s), kind, retry=True)
             except Exception as exc:  # never let a request problem escape as an exception
                 last = _Failure(f"unexpected {type(exc).__name__}: {exc}", "other", retry=False)
@@ -595,7 +597,7 @@ class JudgeClient:
 
 
 def _describe(exc: BaseException, timeout_s: float) -> str:
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, TIMEOUT_ERRORS):
         return f"judge request timed out after {timeout_s:g} s"
     if isinstance(exc, aiohttp.ClientConnectorError):
         reason = exc.os_error.strerror or type(exc.os_error).__name__

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from enum import StrEnum
 
+from recipe.pasr.enums import StrEnum
 from recipe.pasr.response import THINK_CLOSE, ParsedResponse, parse_response
 from recipe.pasr.reward import RewardConfig, Role, SampleScore
 from recipe.pasr.scoring.judge import JudgeClient

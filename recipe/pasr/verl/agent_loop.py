@@ -16,18 +16,18 @@ Select it with ``+actor_rollout_ref.rollout.agent.agent_loop_manager_class=``
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 import ray
 from verl.experimental.agent_loop import AgentLoopOutput
 from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ, AgentLoopWorkerTQ
 
+from recipe.pasr.loggers import get_logger
 from recipe.pasr.reward import BaselineMode, RewardConfig, SampleScore, result_record, sample_from_record, score_group
 from recipe.pasr.verl.config import SINGLE_TURN_AGENT_LOOP, check_job_config
 from recipe.pasr.verl.reward_manager import ROLE_KEY
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 RECORDED = "_pasr_error_recorded"  # set on an exception already in the worker's errors
 BONUS_NOT_COMPUTED = "not_computed_single_response"  # baseline_source of a one-response in_group group
 NO_BONUS_WARNING = (

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
-from enum import StrEnum
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from recipe.pasr.enums import StrEnum
 from recipe.pasr.reward import RewardConfig
 from recipe.pasr.scoring.judge import JudgeConfig
 from recipe.pasr.scoring.sample import JudgeTarget, ScorerMode
