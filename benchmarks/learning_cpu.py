@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -155,8 +156,14 @@ def run_seed(settings: LearningSettings, seed: int, workdir: Path) -> dict[str, 
                 file=sys.stderr,
             )
     if all(result[condition]["returncode"] == 0 for condition in CONDITIONS):
-        saved.write_text(json.dumps({"settings": asdict(settings), "result": result}))
+        saved.write_text(json.dumps({"settings": asdict(settings), "commit": _commit(), "result": result}))
     return result
+
+
+def _commit() -> str:
+    """The checkout's commit, so a seed reused later says which code produced it."""
+    found = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 else "unknown (not a git checkout)"
 
 
 def _int_steps(result: dict[str, Any]) -> dict[str, Any]:
