@@ -42,6 +42,7 @@ from typing import Any
 
 from recipe.pasr import exit_codes
 from recipe.pasr.evaluate import RECORDS, load_records
+from recipe.pasr.jsonl import read_jsonl
 from recipe.pasr.metrics import RefineStats
 from recipe.pasr.response import REFINE_OPEN, parse_response
 from recipe.pasr.reward import RewardConfig, Role
@@ -95,27 +96,19 @@ def _read_file(path: Path, task: str | None) -> Iterator[Sample]:
         for key, record in load_records(path).items():
             yield _from_eval(record, f"{path}:{key}")
         return
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"{where}: invalid JSON ({exc})") from None
-            if not isinstance(record, dict):
-                raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
-            if "output" in record and "input" in record:
-                yield _from_dump(record, where, task)
-            elif "response" in record and "task" in record:
-                yield _from_eval(record, where)
-            elif "response" in record and ("data_source" in record or task):
-                yield _from_scored(record, where, task)
-            else:
-                raise ValueError(
-                    f"{where}: neither an evaluation record nor a verl dump line (fields: {sorted(record)})"
-                )
+    for line in read_jsonl(path):
+        where = f"{path}:{line.number}"
+        record = line.record
+        if record is None:
+            raise ValueError(f"{where}: {line.problem}")
+        if "output" in record and "input" in record:
+            yield _from_dump(record, where, task)
+        elif "response" in record and "task" in record:
+            yield _from_eval(record, where)
+        elif "response" in record and ("data_source" in record or task):
+            yield _from_scored(record, where, task)
+        else:
+            raise ValueError(f"{where}: neither an evaluation record nor a verl dump line (fields: {sorted(record)})")
 
 
 def _from_eval(record: Mapping[str, Any], where: str) -> Sample:

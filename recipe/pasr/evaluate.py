@@ -55,13 +55,11 @@ from recipe.pasr.backends import (
     GenerationError,
     GenRequest,
     HFBackend,
-    Messages,
     OpenAIBackend,
     Sampling,
     VLLMBackend,
-    closed_think_warning,
-    parse_chat_template_kwargs,
 )
+from recipe.pasr.chat_template import Messages, closed_think_warning, parse_chat_template_kwargs
 from recipe.pasr.eval_report import (
     COMPARED_SETTINGS,
     average,
@@ -73,6 +71,7 @@ from recipe.pasr.eval_report import (
     settings_differences,
     task_metrics,
 )
+from recipe.pasr.jsonl import parse_jsonl
 from recipe.pasr.response import ParsedResponse, parse_response
 from recipe.pasr.reward import RewardConfig, Role, SampleScore, result_record, score_group
 from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
@@ -210,12 +209,10 @@ def load_records(path: Path, *, repair: bool = False) -> dict[Key, Record]:
         with path.open("r+b") as handle:
             handle.truncate(len(complete))
     records: dict[Key, Record] = {}
-    for number, line in enumerate(complete.decode("utf-8").splitlines(), start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RunError(f"{path}:{number}: not a JSON record ({exc.msg})") from None
-        records[record_key(record)] = record
+    for line in parse_jsonl(complete.splitlines()):
+        if line.record is None:
+            raise RunError(f"{path}:{line.number}: {line.problem}")
+        records[record_key(line.record)] = line.record
     return records
 
 

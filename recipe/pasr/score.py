@@ -58,6 +58,7 @@ from typing import Any
 from tqdm import tqdm
 
 from recipe.pasr import exit_codes
+from recipe.pasr.jsonl import JsonLine, read_jsonl
 from recipe.pasr.metrics import RefineStats
 from recipe.pasr.reward import (
     BaselineMode,
@@ -123,14 +124,11 @@ def prompt_uid(key: str) -> str:
     return key
 
 
-def parse_record(line: int, text: bytes | str, scorer: SampleScorer, default_data_source: str | None) -> Record:
+def parse_record(read: JsonLine, scorer: SampleScorer, default_data_source: str | None) -> Record:
     """Validate one line. A record scoring cannot handle with ``scorer`` raises ScorerSetupError naming it."""
-    try:
-        obj = json.loads(text)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise InputError(line, f"invalid JSON ({exc})") from None
-    if not isinstance(obj, dict):
-        raise InputError(line, f"expected a JSON object, got {type(obj).__name__}")
+    line, obj = read.number, read.record
+    if obj is None:
+        raise InputError(line, str(read.problem))
     # A verl rollout dump line has input/output/gts; anything else is read as our own format, so a
     # line with neither shape is reported as missing 'response'.
     dump = "response" not in obj and "output" in obj
@@ -173,19 +171,16 @@ def parse_record(line: int, text: bytes | str, scorer: SampleScorer, default_dat
 
 
 def read_records(
-    path: Path, parse: Callable[[int, bytes], Record], on_skip: Callable[[InputError], None] | None
+    path: Path, parse: Callable[[JsonLine], Record], on_skip: Callable[[InputError], None] | None
 ) -> Iterator[Record]:
     """Valid records of a JSONL file: a malformed line raises, or goes to ``on_skip``. Blank lines are ignored."""
-    with path.open("rb") as lines:
-        for number, text in enumerate(lines, start=1):
-            if not text.strip():
-                continue
-            try:
-                yield parse(number, text)
-            except InputError as exc:
-                if on_skip is None:
-                    raise
-                on_skip(exc)
+    for line in read_jsonl(path):
+        try:
+            yield parse(line)
+        except InputError as exc:
+            if on_skip is None:
+                raise
+            on_skip(exc)
 
 
 # --- grouping and ordering -------------------------------------------------------------------------
@@ -427,8 +422,8 @@ async def score_file(
         if summary.skipped_lines <= _SHOWN_SKIPS:
             print(f"{PROG}: skipped {error}", file=sys.stderr)
 
-    def parse(line: int, text: bytes) -> Record:
-        return parse_record(line, text, scorer, options.data_source)
+    def parse(line: JsonLine) -> Record:
+        return parse_record(line, scorer, options.data_source)
 
     on_skip = skip if options.skip_invalid else None
     expected = Counter(record.group for record in read_records(path, parse, on_skip))
