@@ -25,7 +25,7 @@ It is not a language model: there is no text, no credit assignment inside a resp
 what is learned between question types, and the answer skill itself never improves. It shows the
 incentives the reward creates, not how fast a real model follows them.
 
-Run ``python -m recipe.pasr.simulate`` (``--help`` for the knobs).
+Run ``python -m recipe.pasr.tools.simulate`` (``--help`` for the knobs).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """When and how a model refines: analysis of evaluation records or verl rollout dumps.
 
-``python -m recipe.pasr.analyze INPUT [INPUT ...] --output-dir DIR`` reads
+``python -m recipe.pasr.tools.analyze INPUT [INPUT ...] --output-dir DIR`` reads
 
-* evaluation runs of :mod:`recipe.pasr.evaluate` (a run directory or its ``records.jsonl``);
+* evaluation runs of :mod:`recipe.pasr.tools.evaluate` (a run directory or its ``records.jsonl``);
 * verl rollout or validation dumps (``trainer.rollout_data_dir`` / ``trainer.validation_data_dir``:
   ``<step>.jsonl`` files with ``input``, ``output``, ``gts``, ``score``, ``step`` and any reward extra
   info such as ``acc``), a directory of them or single files. Dumps name no task: ``--task`` sets it
@@ -41,13 +41,13 @@ from statistics import fmean, median
 from typing import Any
 
 from recipe.pasr import exit_codes
-from recipe.pasr.evaluate import RECORDS, load_records
 from recipe.pasr.jsonl import read_jsonl
 from recipe.pasr.metrics import RefineStats
 from recipe.pasr.response import REFINE_OPEN, parse_response
 from recipe.pasr.reward import RewardConfig, Role
 from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest, ScorerMode
 from recipe.pasr.tasks import resolve_task
+from recipe.pasr.tools.evaluate import RECORDS, load_records
 
 FLIPS = ("wrong_to_right", "right_to_wrong", "right_to_right", "wrong_to_wrong", "unjudged")
 ALL = "all"
@@ -389,7 +389,7 @@ def figure(analysis: Mapping[str, Any]) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m recipe.pasr.analyze",
+        prog="python -m recipe.pasr.tools.analyze",
         description=__doc__.split("\n\n")[0],
         epilog=f"Exit codes: 0 every response analysed, 1 bad or empty input, {exit_codes.INCOMPLETE_HELP}.",
     )

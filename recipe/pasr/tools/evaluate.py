@@ -1,6 +1,6 @@
 """Evaluate a model on the prepared tasks: generate, score with the reward core, report.
 
-``python -m recipe.pasr.evaluate --data-dir DATA --model PATH --mode pasr --output-dir RUN`` generates
+``python -m recipe.pasr.tools.evaluate --data-dir DATA --model PATH --mode pasr --output-dir RUN`` generates
 for every record of ``DATA/<task>.parquet`` (written by ``data_prep/prepare_eval.py``) and scores it
 with :class:`recipe.pasr.scoring.sample.SampleScorer`, the same code that computes the training reward:
 
@@ -21,7 +21,7 @@ records are not regenerated, and records whose judge call failed are re-scored f
 response. A run directory refuses settings that would change its generations (another model, mode or
 decoding); scoring settings can change only with ``--rescore``, which re-scores every stored record.
 
-``python -m recipe.pasr.evaluate compare RUN_A RUN_B --output-dir CMP`` compares two runs (A the
+``python -m recipe.pasr.tools.evaluate compare RUN_A RUN_B --output-dir CMP`` compares two runs (A the
 baseline) on the questions both scored: ``comparison.md``, ``comparison.json`` and ``comparison.png``.
 Runs whose stored settings differ beyond model, backend and mode are refused unless
 ``--allow-different-settings``.
@@ -49,7 +49,14 @@ from typing import Any
 from tqdm import tqdm
 
 from recipe.pasr import exit_codes
-from recipe.pasr.backends import (
+from recipe.pasr.chat_template import Messages, closed_think_warning, parse_chat_template_kwargs
+from recipe.pasr.jsonl import parse_jsonl
+from recipe.pasr.response import ParsedResponse, parse_response
+from recipe.pasr.reward import RewardConfig, Role, SampleScore, result_record, score_group
+from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
+from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
+from recipe.pasr.tasks import TASKS, paper_eval_prompt, paper_judge_type, resolve_task
+from recipe.pasr.tools.backends import (
     Backend,
     Generation,
     GenerationError,
@@ -59,8 +66,7 @@ from recipe.pasr.backends import (
     Sampling,
     VLLMBackend,
 )
-from recipe.pasr.chat_template import Messages, closed_think_warning, parse_chat_template_kwargs
-from recipe.pasr.eval_report import (
+from recipe.pasr.tools.eval_report import (
     COMPARED_SETTINGS,
     average,
     compare,
@@ -71,12 +77,6 @@ from recipe.pasr.eval_report import (
     settings_differences,
     task_metrics,
 )
-from recipe.pasr.jsonl import parse_jsonl
-from recipe.pasr.response import ParsedResponse, parse_response
-from recipe.pasr.reward import RewardConfig, Role, SampleScore, result_record, score_group
-from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
-from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
-from recipe.pasr.tasks import TASKS, paper_eval_prompt, paper_judge_type, resolve_task
 
 MODES = ("pasr", "standard", "self_refine")
 PROTOCOLS = ("rules", "paper")
@@ -721,9 +721,10 @@ def compare_main(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m recipe.pasr.evaluate",
+        prog="python -m recipe.pasr.tools.evaluate",
         description=__doc__.split("\n\n")[0],
-        epilog="Without a command, run is assumed: python -m recipe.pasr.evaluate --data-dir ... (see run --help). "
+        epilog="Without a command, run is assumed: python -m recipe.pasr.tools.evaluate --data-dir ... "
+        "(see run --help). "
         f"Exit codes: 0 every requested record scored, 1 error (a rerun resumes), {exit_codes.INCOMPLETE_HELP}.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

@@ -1,8 +1,8 @@
 """Offline scoring CLI: the PASR reward on a JSONL file of responses.
 
-    python -m recipe.pasr.score --input in.jsonl --output out.jsonl [--scorer auto|rule|judge]
+    python -m recipe.pasr.tools.score --input in.jsonl --output out.jsonl [--scorer auto|rule|judge]
         [--judge-url URL --judge-model NAME] [--baseline in_group|paired|precomputed]
-    python -m recipe.pasr.score --demo
+    python -m recipe.pasr.tools.score --demo
 
 Each input line is one response: ``uid`` (prompt group id), ``response``, ``ground_truth``,
 ``data_source``, ``question``, optional ``role`` and ``baseline_acc``; or a line of the JSONL that
