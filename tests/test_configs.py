@@ -19,7 +19,6 @@ import pytest
 import yaml
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
-from tiny_hf import build_tiny_model_dir, one_response
 from verl.trainer.ppo.reward import resolve_reward_manager_cls
 from verl.trainer.ppo.utils import need_critic, need_reference_policy
 from verl.utils.config import omega_conf_to_dataclass, validate_config
@@ -36,6 +35,7 @@ from recipe.pasr.verl.config import (
 )
 from recipe.pasr.verl.hydra_check import PasrConfigCheck
 from recipe.pasr.verl.reward_manager import PasrRewardManager, judge_concurrency_share
+from tests.fakes.tiny_hf import build_tiny_model_dir, one_response
 
 RECIPES = ["pasr", "pasr_qwen2_5_1_5b", "pasr_qwen2_5_7b", "pasr_qwen3_8b", "pasr_qwen2_5_14b", "pasr_qwen2_5_32b"]
 CPU_RECIPE = "pasr_cpu"  # the CPU smoke run (recipe/pasr/run_cpu_smoke.sh); trains end to end in test_cpu_e2e

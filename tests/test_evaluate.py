@@ -14,15 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from tiny_hf import build_tiny_model_dir
 
 from recipe.pasr import exit_codes
 from recipe.pasr.data_prep import prepare_eval
 from recipe.pasr.reward import RewardConfig
-from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply, FakeRequest
 from recipe.pasr.tasks import PAPER_EVAL_PREFIXES, PASR_SYSTEM_PROMPT, TaskType, judge_system_prompt
 from recipe.pasr.tools import evaluate
 from recipe.pasr.tools.backends import GenerationError, HFBackend
+from tests.fakes.judge_server import FakeJudgeServer, FakeReply, FakeRequest
+from tests.fakes.tiny_hf import build_tiny_model_dir
 
 DATA = Path(__file__).resolve().parent / "data"
 RECORD_FIELDS = {"prompt", "response", "answer", "extracted", "acc", "tokens", "num_refine", "refine_positions"}

@@ -17,9 +17,9 @@ import pytest
 
 from recipe.pasr import exit_codes
 from recipe.pasr.reward import RewardConfig
-from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply, FakeRequest
 from recipe.pasr.scoring.sample import SampleScorer, ScorerMode
 from recipe.pasr.tools.score import RunOptions, main, score_file
+from tests.fakes.judge_server import FakeJudgeServer, FakeReply, FakeRequest
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTION = "Tom has 3 bags with 4 apples each. How many apples does he have?"
