@@ -107,6 +107,7 @@ class SampleScore:
 
     role: Role = Role.POLICY
     format_ok: bool | None = None  # None for standard responses: no format is asked of them
+    format_error: str | None = None  # why the format is invalid (recipe.pasr.response), for debugging
     is_refine: bool = False
     num_refine: int = 0
     answer: str | None = None  # the answer text that was scored
@@ -259,6 +260,7 @@ def result_record(sample: SampleScore, result: GroupResult) -> dict[str, object]
     """The flat per-response record every output uses (verl ``reward_extra_info``, CLI lines, eval JSONL)."""
     return sample_record(sample) | {
         "format_score": result.format_score,
+        "acc_score": result.acc_score,
         "baseline": result.baseline,
         "baseline_source": str(result.baseline_source),
         "refine_bonus": result.refine_bonus,

@@ -46,7 +46,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import aiohttp
@@ -635,23 +635,38 @@ def _abandon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop | N
 
 
 def add_judge_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """The judge options every CLI shares (score, evaluate); read them back with :func:`judge_from_args`."""
+    """The judge options every CLI shares (score, evaluate); read them back with :func:`judge_from_args`.
+
+    Their defaults are :class:`JudgeConfig`'s.
+    """
+    defaults = {f.name: f.default for f in fields(JudgeConfig)}
     parser.add_argument("--judge-url", metavar="URL", help="OpenAI-compatible API base, e.g. http://127.0.0.1:8000/v1")
     parser.add_argument("--judge-model", metavar="NAME", help="model name served at --judge-url")
     parser.add_argument(
-        "--judge-api-key-env", metavar="VAR", default="PASR_JUDGE_API_KEY", help="env var holding the API key"
+        "--judge-api-key-env", metavar="VAR", default=defaults["api_key_env"], help="env var holding the API key"
     )
-    parser.add_argument("--judge-concurrency", type=int, metavar="N", default=64, help="judge requests in flight")
-    parser.add_argument("--judge-timeout", type=float, metavar="S", default=60.0, help="seconds per judge attempt")
-    parser.add_argument("--judge-max-retries", type=int, metavar="N", default=3)
+    parser.add_argument(
+        "--judge-concurrency",
+        type=int,
+        metavar="N",
+        default=defaults["max_concurrency"],
+        help="judge requests in flight",
+    )
+    parser.add_argument(
+        "--judge-timeout", type=float, metavar="S", default=defaults["timeout_s"], help="seconds per judge attempt"
+    )
+    parser.add_argument("--judge-max-retries", type=int, metavar="N", default=defaults["max_retries"])
     parser.add_argument(
         "--judge-scale",
         choices=[scale.value for scale in JudgeScale],
-        default=JudgeScale.BINARY.value,
+        default=defaults["scale"].value,
         help="open questions: binary 0/1 verdicts or graded 0..1 (multiple choice stays 0/1)",
     )
     parser.add_argument(
-        "--judge-temperature", type=float, metavar="T", help="judge sampling temperature (default 0: deterministic)"
+        "--judge-temperature",
+        type=float,
+        metavar="T",
+        help=f"judge sampling temperature (default {defaults['temperature']}: deterministic)",
     )
 
 

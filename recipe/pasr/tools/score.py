@@ -550,6 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", metavar="PATH", help="JSONL to write: the input records plus reward fields, in input order"
     )
     parser.add_argument("--demo", action="store_true", help="score a small bundled example set and print a table")
+    defaults = RewardConfig()
     parser.add_argument(
         "--scorer",
         choices=list(ScorerMode),
@@ -557,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: rule where one exists; fallback: also the judge where the rule finds no single answer",
     )
     parser.add_argument(
-        "--baseline", choices=list(BaselineMode), default=BaselineMode.IN_GROUP, help="what refinement is compared to"
+        "--baseline", choices=list(BaselineMode), default=defaults.baseline, help="what refinement is compared to"
     )
     parser.add_argument(
         "--data-source", metavar="NAME", help="data source for records without one (verl rollout dumps)"
@@ -566,19 +567,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-invalid", action="store_true", help="skip and count malformed lines instead of stopping"
     )
     parser.add_argument(
-        "--missing-answer-acc", type=float, metavar="ACC", default=0.0, help="acc of a response with no answer"
+        "--missing-answer-acc",
+        type=float,
+        metavar="ACC",
+        default=defaults.missing_answer_acc,
+        help="acc of a response with no answer",
     )
     judge = parser.add_argument_group("judge (data sources without a rule scorer, or --scorer judge)")
     add_judge_arguments(judge)
     judge.add_argument("--judge-target", choices=list(JudgeTarget), default=JudgeTarget.ANSWER)
     judge.add_argument(
-        "--judge-failure-policy", choices=list(JudgeFailurePolicy), default=JudgeFailurePolicy.NEUTRALIZE_GROUP
+        "--judge-failure-policy", choices=list(JudgeFailurePolicy), default=defaults.judge_failure_policy
     )
     judge.add_argument(
-        "--judge-failure-max-rate", type=float, metavar="RATE", default=0.1, help="stop above this failure rate"
+        "--judge-failure-max-rate",
+        type=float,
+        metavar="RATE",
+        default=defaults.judge_failure_max_rate,
+        help="stop above this failure rate",
     )
     judge.add_argument(
-        "--judge-failure-min-count", type=int, metavar="N", default=50, help="judged responses before the rate counts"
+        "--judge-failure-min-count",
+        type=int,
+        metavar="N",
+        default=defaults.judge_failure_min_count,
+        help="judged responses before the rate counts",
     )
     return parser
 
