@@ -34,10 +34,10 @@ import argparse
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import fmean, median
+from statistics import median
 from typing import Any
 
 from recipe.pasr import exit_codes
@@ -48,6 +48,7 @@ from recipe.pasr.reward import RewardConfig, Role
 from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest, ScorerMode
 from recipe.pasr.tasks import resolve_task
 from recipe.pasr.tools.evaluate import RECORDS, load_records
+from recipe.pasr.tools.reporting import mean_or_none, save_figure
 
 FLIPS = ("wrong_to_right", "right_to_wrong", "right_to_right", "wrong_to_wrong", "unjudged")
 ALL = "all"
@@ -249,23 +250,21 @@ class Group:
             "responses": len(self.observations),
             "refining": len(refining),
             "refine_rate": stats.as_metrics("")["refine_rate"],
-            "refines_per_refining_response": _mean([len(o.positions) for o in refining if o.positions]),
-            "position_mean": _mean(positions),
+            "refines_per_refining_response": mean_or_none([len(o.positions) for o in refining if o.positions]),
+            "position_mean": mean_or_none(positions),
             "position_median": median(positions) if positions else None,
-            "first_position_mean": _mean(firsts),
+            "first_position_mean": mean_or_none(firsts),
             "position_histogram": histogram,
-            "refine_words_mean": _mean(lengths),
+            "refine_words_mean": mean_or_none(lengths),
             "refine_words_median": median(lengths) if lengths else None,
-            "acc_refining": _mean([o.acc for o in refining if o.acc is not None]),
-            "acc_not_refining": _mean([o.acc for o in self.observations if not o.is_refine and o.acc is not None]),
+            "acc_refining": mean_or_none([o.acc for o in refining if o.acc is not None]),
+            "acc_not_refining": mean_or_none(
+                [o.acc for o in self.observations if not o.is_refine and o.acc is not None]
+            ),
             "flips": {name: flips.get(name, 0) for name in FLIPS},
             "positions": positions,
             "lengths": lengths,
         }
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return fmean(values) if values else None
 
 
 def analyze(samples: Iterable[Sample]) -> dict[str, Any]:
@@ -340,12 +339,7 @@ def markdown(analysis: Mapping[str, Any]) -> str:
 
 
 def plot(analysis: Mapping[str, Any], path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig = figure(analysis)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(figure(analysis), path, dpi=120)
 
 
 def figure(analysis: Mapping[str, Any]) -> Any:
