@@ -28,6 +28,7 @@ from recipe.pasr.scoring.judge import JudgeConfig
 from recipe.pasr.verl.config import (
     AGENT_LOOP_MANAGER,
     JudgeBackend,
+    JudgeSettings,
     PasrConfig,
     check_job_config,
     check_launch_settings,
@@ -119,7 +120,7 @@ def test_recipe_composes_validates_and_converts(name: str, model_dir: Path):
     pasr = check_job_config(config)
     check_launch_settings(config)
     if pasr.judge_backend is JudgeBackend.EXTERNAL:
-        assert (pasr.judge["url"], pasr.judge["model"]) == ("http://judge.example:8000/v1", "judge-model")
+        assert (pasr.judge.url, pasr.judge.model) == ("http://judge.example:8000/v1", "judge-model")
     if name != "pasr":
         n_gpus = config.trainer.n_gpus_per_node * config.trainer.nnodes
         assert config.data.train_batch_size * rollout.n % n_gpus == 0
@@ -179,12 +180,12 @@ def test_paper_profile_validates_and_loads(model_dir: Path):
     assert actor.loss_agg_mode == "seq-mean-token-mean" and algorithm.filter_groups.enable
     check_launch_settings(config)
     pasr = check_job_config(config)
-    judge = JudgeConfig(**pasr.judge)
+    judge = pasr.judge.config()
     assert (judge.scale, judge.temperature, judge.url) == ("graded", 0.2, "http://judge.example:8000/v1")
     assert pasr.reward.baseline == "paired" and pasr.reward.score_invalid_format
     # pasr itself keeps its defaults: the profile changes nothing for users of +recipe=pasr.
     base = load_pasr_config(compose_recipe("pasr"))
-    assert (base.reward.baseline, base.reward.score_invalid_format, base.judge["scale"]) == (
+    assert (base.reward.baseline, base.reward.score_invalid_format, base.judge.scale) == (
         "in_group",
         True,
         "binary",
@@ -226,6 +227,10 @@ def test_pasr_section_mirrors_the_dataclasses():
     assert {k: v for k, v in section["judge"].items() if k in judge_defaults} == judge_defaults
     rest = {k: v for k, v in section.items() if k not in ("judge", "reward")}
     assert PasrConfig(**rest) == PasrConfig()
+    # pasr.judge is typed: the whole section, url and model included, is JudgeSettings' defaults.
+    assert set(section["judge"]) == {f.name for f in fields(JudgeSettings)}
+    assert JudgeSettings(**section["judge"]) == JudgeSettings() == PasrConfig().judge
+    assert PasrConfig(judge=section["judge"]).judge == JudgeSettings()
 
 
 @pytest.mark.parametrize(

@@ -108,17 +108,15 @@ def _is_number(value: Any) -> bool:
 
 
 @dataclass
-class JudgeConfig:
-    """Where and how to call the judge. Validated on construction; errors name the field.
+class JudgeOptions:
+    """How to call the judge, all but where (:class:`JudgeConfig` adds ``url`` and ``model``). Validated on
+    construction; errors name the field.
 
-    ``url`` is the API base (``http://127.0.0.1:8000/v1``); requests go to ``{url}/chat/completions``.
     ``timeout_s`` applies per attempt; there are up to ``1 + max_retries`` attempts. ``extra_body`` is
     merged into every request body last (e.g. ``{"chat_template_kwargs": {"enable_thinking": False}}``)
     and may override ``temperature``/``max_tokens`` but not ``model``/``messages``.
     """
 
-    url: str
-    model: str
     api_key_env: str | None = "PASR_JUDGE_API_KEY"
     max_concurrency: int = 64
     timeout_s: float = 60.0
@@ -139,18 +137,6 @@ class JudgeConfig:
         except ValueError:
             allowed = ", ".join(scale.value for scale in JudgeScale)
             raise ValueError(f"JudgeConfig.scale must be one of {allowed}, got {self.scale!r}") from None
-        if not isinstance(self.url, str) or not self.url.strip():
-            raise ValueError("JudgeConfig.url must be a non-empty base URL such as http://127.0.0.1:8000/v1")
-        self.url = self.url.strip().rstrip("/")
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"JudgeConfig.url must start with http:// or https://, got {self.url!r}")
-        if self.url.endswith("/chat/completions"):
-            raise ValueError(
-                f"JudgeConfig.url must be the API base (e.g. .../v1), not the endpoint; got {self.url!r}; "
-                "'/chat/completions' is appended by the client"
-            )
-        if not isinstance(self.model, str) or not self.model.strip():
-            raise ValueError("JudgeConfig.model must be a non-empty model name as served by the endpoint")
         if self.api_key_env is not None and (not isinstance(self.api_key_env, str) or not self.api_key_env.strip()):
             raise ValueError("JudgeConfig.api_key_env must be an environment variable name or None")
         if not _is_int(self.max_concurrency) or self.max_concurrency < 1:
@@ -179,6 +165,30 @@ class JudgeConfig:
             json.dumps(self.extra_body)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"JudgeConfig.extra_body must be JSON-serialisable: {exc}") from None
+
+
+@dataclass
+class JudgeConfig(JudgeOptions):
+    """Where and how to call the judge: ``url`` is the API base (``http://127.0.0.1:8000/v1``; requests go
+    to ``{url}/chat/completions``) and ``model`` the name it serves; the rest is :class:`JudgeOptions`."""
+
+    url: str = field(kw_only=True)
+    model: str = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.url, str) or not self.url.strip():
+            raise ValueError("JudgeConfig.url must be a non-empty base URL such as http://127.0.0.1:8000/v1")
+        self.url = self.url.strip().rstrip("/")
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"JudgeConfig.url must start with http:// or https://, got {self.url!r}")
+        if self.url.endswith("/chat/completions"):
+            raise ValueError(
+                f"JudgeConfig.url must be the API base (e.g. .../v1), not the endpoint; got {self.url!r}; "
+                "'/chat/completions' is appended by the client"
+            )
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ValueError("JudgeConfig.model must be a non-empty model name as served by the endpoint")
+        super().__post_init__()
 
 
 @dataclass(frozen=True, slots=True)
