@@ -536,6 +536,16 @@ def run_demo(args: argparse.Namespace, config: RewardConfig) -> Summary:
 # --- command line ----------------------------------------------------------------------------------
 
 
+# Command-line options that are RewardConfig fields of the same name.
+_REWARD_OPTIONS = (
+    "baseline",
+    "missing_answer_acc",
+    "judge_failure_policy",
+    "judge_failure_max_rate",
+    "judge_failure_min_count",
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -550,49 +560,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", metavar="PATH", help="JSONL to write: the input records plus reward fields, in input order"
     )
     parser.add_argument("--demo", action="store_true", help="score a small bundled example set and print a table")
-    defaults = RewardConfig()
     parser.add_argument(
         "--scorer",
         choices=list(ScorerMode),
         default=ScorerMode.AUTO,
         help="auto: rule where one exists; fallback: also the judge where the rule finds no single answer",
     )
-    parser.add_argument(
-        "--baseline", choices=list(BaselineMode), default=defaults.baseline, help="what refinement is compared to"
-    )
+    parser.add_argument("--baseline", choices=list(BaselineMode), help="what refinement is compared to")
     parser.add_argument(
         "--data-source", metavar="NAME", help="data source for records without one (verl rollout dumps)"
     )
     parser.add_argument(
         "--skip-invalid", action="store_true", help="skip and count malformed lines instead of stopping"
     )
-    parser.add_argument(
-        "--missing-answer-acc",
-        type=float,
-        metavar="ACC",
-        default=defaults.missing_answer_acc,
-        help="acc of a response with no answer",
-    )
+    parser.add_argument("--missing-answer-acc", type=float, metavar="ACC", help="acc of a response with no answer")
     judge = parser.add_argument_group("judge (data sources without a rule scorer, or --scorer judge)")
     add_judge_arguments(judge)
     judge.add_argument("--judge-target", choices=list(JudgeTarget), default=JudgeTarget.ANSWER)
+    judge.add_argument("--judge-failure-policy", choices=list(JudgeFailurePolicy))
+    judge.add_argument("--judge-failure-max-rate", type=float, metavar="RATE", help="stop above this failure rate")
     judge.add_argument(
-        "--judge-failure-policy", choices=list(JudgeFailurePolicy), default=defaults.judge_failure_policy
+        "--judge-failure-min-count", type=int, metavar="N", help="judged responses before the rate counts"
     )
-    judge.add_argument(
-        "--judge-failure-max-rate",
-        type=float,
-        metavar="RATE",
-        default=defaults.judge_failure_max_rate,
-        help="stop above this failure rate",
-    )
-    judge.add_argument(
-        "--judge-failure-min-count",
-        type=int,
-        metavar="N",
-        default=defaults.judge_failure_min_count,
-        help="judged responses before the rate counts",
-    )
+    defaults = RewardConfig()  # the reward options' defaults are RewardConfig's own (one copy of each)
+    parser.set_defaults(**{name: getattr(defaults, name) for name in _REWARD_OPTIONS})
     return parser
 
 
@@ -612,13 +603,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = RewardConfig(
-            baseline=args.baseline,
-            missing_answer_acc=args.missing_answer_acc,
-            judge_failure_policy=args.judge_failure_policy,
-            judge_failure_max_rate=args.judge_failure_max_rate,
-            judge_failure_min_count=args.judge_failure_min_count,
-        )
+        config = RewardConfig(**{name: getattr(args, name) for name in _REWARD_OPTIONS})
     except ValueError as exc:
         parser.error(str(exc))
     if args.demo:
