@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout, without installing the project
     sys.path.insert(0, str(ROOT))
 
-from recipe.pasr.scoring.fake_judge_server import serve_in_process  # noqa: E402
 from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig, build_judge_messages  # noqa: E402
 from recipe.pasr.tasks import TaskType  # noqa: E402
+from tests.fakes.judge_server import serve_in_process  # noqa: E402
 
 DEFAULT_CONCURRENCY: int = next(f.default for f in dataclasses.fields(JudgeConfig) if f.name == "max_concurrency")
 TARGET_SPEEDUP = 30.0

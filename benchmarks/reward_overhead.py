@@ -23,8 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
 from hydra import compose, initialize_config_module
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
@@ -33,9 +31,14 @@ from verl.experimental.agent_loop.agent_loop import AgentLoopMetrics, AgentLoopO
 from verl.experimental.reward_loop.reward_manager.naive import NaiveRewardManager
 from verl.utils.reward_score import default_compute_score
 
-from recipe.pasr.reward import RewardConfig
-from recipe.pasr.verl.agent_loop import PromptGroup
-from recipe.pasr.verl.reward_manager import PasrRewardManager
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from a checkout, without installing the project
+    sys.path.insert(0, str(ROOT))
+
+from recipe.pasr.reward import RewardConfig  # noqa: E402
+from recipe.pasr.verl.agent_loop import PromptGroup  # noqa: E402
+from recipe.pasr.verl.reward_manager import PasrRewardManager  # noqa: E402
+from tests.fakes.tiny_hf import one_response  # noqa: E402
 
 FILLER = ("first", "compute", "the", "total", "then", "subtract", "what", "was", "used", "and", "check", "each", "step")
 
@@ -67,20 +70,13 @@ def build_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
 
 
 def build_batch(tokenizer, prompt_ids: list[int], text: str, reference: str) -> DataProto:
-    response = tokenizer(text)["input_ids"]
-    ids = torch.tensor([prompt_ids + response])
-    return DataProto.from_dict(
-        tensors={
-            "prompts": torch.tensor([prompt_ids]),
-            "responses": torch.tensor([response]),
-            "input_ids": ids,
-            "attention_mask": torch.ones_like(ids),
-        },
-        non_tensors={
-            "data_source": np.array(["openai/gsm8k"], dtype=object),
-            "reward_model": np.array([{"ground_truth": reference}], dtype=object),
-            "extra_info": np.array([{"question": "how many"}], dtype=object),
-        },
+    """One GSM8K response as verl's reward loop hands it to a reward manager."""
+    return one_response(
+        prompt_ids,
+        tokenizer(text)["input_ids"],
+        data_source="openai/gsm8k",
+        reward_model={"ground_truth": reference},
+        extra_info={"question": "how many"},
     )
 
 

@@ -1,4 +1,4 @@
-"""Scaling of the offline scoring CLI (``python -m recipe.pasr.score``) with the number of responses.
+"""Scaling of the offline scoring CLI (``python -m recipe.pasr.tools.score``) with the number of responses.
 
 Writes realistic synthetic input to a temp dir (rule-scored gsm8k and mmlu prompts in adjacent groups
 of 8; valid, invalid and refining responses of ~6 KB, about 1500 tokens, each), runs the CLI on it as
@@ -112,7 +112,15 @@ def write_input(path: Path, size: int, seed: int = 0) -> None:
 
 def run_cli(input_path: Path, output_path: Path, log_path: Path) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak RSS (MB) of one CLI run in a fresh child process."""
-    command = [sys.executable, "-m", "recipe.pasr.score", "--input", str(input_path), "--output", str(output_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "recipe.pasr.tools.score",
+        "--input",
+        str(input_path),
+        "--output",
+        str(output_path),
+    ]
     with log_path.open("w") as log:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

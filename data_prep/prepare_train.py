@@ -40,7 +40,7 @@ from typing import Any
 from tqdm import tqdm
 
 from recipe.pasr import exit_codes
-from recipe.pasr.backends import closed_think_warning, parse_chat_template_kwargs, prompt_token_ids, render_prompts
+from recipe.pasr.chat_template import closed_think_warning, parse_chat_template_kwargs, prompt_token_ids, render_prompts
 from recipe.pasr.data_prep.records import DropLog, RecordError, SourceRecord, dataset_records, read_records, require_str
 from recipe.pasr.data_prep.verl_rows import make_row, write_parquet
 from recipe.pasr.tasks import PromptStyle, pasr_messages

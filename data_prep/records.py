@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recipe.pasr.jsonl import read_jsonl, undecodable
+
 
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
@@ -57,31 +59,12 @@ def read_records(path: str | Path) -> Iterator[SourceRecord]:
 
 
 def _read_jsonl(path: Path) -> Iterator[SourceRecord]:
-    position = 0
-    with path.open("rb") as handle:  # bytes, so a line that is not UTF-8 is reported with its number
-        for line_number, raw in enumerate(handle, start=1):
-            where = f"{path.name}:{line_number}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield SourceRecord(
-                    where, {}, position, f"not UTF-8 text ({_undecodable(exc)} at column {exc.start + 1})"
-                )
-                position += 1
-                continue
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield SourceRecord(where, {}, position, f"not valid JSON ({exc})")
-            else:
-                yield _as_record(where, data, position)
-            position += 1
-
-
-def _undecodable(exc: UnicodeDecodeError) -> str:
-    return "byte " + " ".join(f"0x{byte:02x}" for byte in exc.object[exc.start : exc.end])
+    for position, line in enumerate(read_jsonl(path)):
+        where = f"{path.name}:{line.number}"
+        if line.record is None:
+            yield SourceRecord(where, {}, position, line.problem)
+        else:
+            yield SourceRecord(where, line.record, position)
 
 
 def _read_json(path: Path) -> Iterator[SourceRecord]:
@@ -92,7 +75,7 @@ def _read_json(path: Path) -> Iterator[SourceRecord]:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise RecordError(
-            f"{path.name}:{line}", None, f"not UTF-8 text ({_undecodable(exc)} at column {column})"
+            f"{path.name}:{line}", None, f"not UTF-8 text ({undecodable(exc)} at column {column})"
         ) from None
     try:
         data = json.loads(text)

@@ -53,7 +53,7 @@ def make_row(
     ref_text: str | None = None,
     prompt_style: PromptStyle = PromptStyle.PASR,
 ) -> dict[str, Any]:
-    """One row of the data contract read by the verl integration and by ``recipe.pasr.evaluate``."""
+    """One row of the data contract read by the verl integration and by ``recipe.pasr.tools.evaluate``."""
     task = resolve_task(data_source)
     return {
         "data_source": task.name,

@@ -1,4 +1,4 @@
-"""``recipe.pasr.analyze`` on evaluation records and verl rollout dumps shaped like the real ones."""
+"""``recipe.pasr.tools.analyze`` on evaluation records and verl rollout dumps shaped like the real ones."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recipe.pasr import analyze
+from recipe.pasr.tools import analyze
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -56,7 +56,7 @@ def test_dumps_without_a_task_are_an_error_naming_the_line(tmp_path, capsys):
 
 
 def test_reads_the_output_of_pasr_score(tmp_path):
-    from recipe.pasr import score
+    from recipe.pasr.tools import score
 
     dump = tmp_path / "dump.jsonl"
     lines = (DATA / "rollout_dump" / "10.jsonl").read_text().splitlines()

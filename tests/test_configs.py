@@ -19,7 +19,6 @@ import pytest
 import yaml
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
-from tiny_hf import build_tiny_model_dir, one_response
 from verl.trainer.ppo.reward import resolve_reward_manager_cls
 from verl.trainer.ppo.utils import need_critic, need_reference_policy
 from verl.utils.config import omega_conf_to_dataclass, validate_config
@@ -29,6 +28,7 @@ from recipe.pasr.scoring.judge import JudgeConfig
 from recipe.pasr.verl.config import (
     AGENT_LOOP_MANAGER,
     JudgeBackend,
+    JudgeSettings,
     PasrConfig,
     check_job_config,
     check_launch_settings,
@@ -36,6 +36,7 @@ from recipe.pasr.verl.config import (
 )
 from recipe.pasr.verl.hydra_check import PasrConfigCheck
 from recipe.pasr.verl.reward_manager import PasrRewardManager, judge_concurrency_share
+from tests.fakes.tiny_hf import build_tiny_model_dir, one_response
 
 RECIPES = ["pasr", "pasr_qwen2_5_1_5b", "pasr_qwen2_5_7b", "pasr_qwen3_8b", "pasr_qwen2_5_14b", "pasr_qwen2_5_32b"]
 CPU_RECIPE = "pasr_cpu"  # the CPU smoke run (recipe/pasr/run_cpu_smoke.sh); trains end to end in test_cpu_e2e
@@ -119,7 +120,7 @@ def test_recipe_composes_validates_and_converts(name: str, model_dir: Path):
     pasr = check_job_config(config)
     check_launch_settings(config)
     if pasr.judge_backend is JudgeBackend.EXTERNAL:
-        assert (pasr.judge["url"], pasr.judge["model"]) == ("http://judge.example:8000/v1", "judge-model")
+        assert (pasr.judge.url, pasr.judge.model) == ("http://judge.example:8000/v1", "judge-model")
     if name != "pasr":
         n_gpus = config.trainer.n_gpus_per_node * config.trainer.nnodes
         assert config.data.train_batch_size * rollout.n % n_gpus == 0
@@ -179,12 +180,12 @@ def test_paper_profile_validates_and_loads(model_dir: Path):
     assert actor.loss_agg_mode == "seq-mean-token-mean" and algorithm.filter_groups.enable
     check_launch_settings(config)
     pasr = check_job_config(config)
-    judge = JudgeConfig(**pasr.judge)
+    judge = pasr.judge.config()
     assert (judge.scale, judge.temperature, judge.url) == ("graded", 0.2, "http://judge.example:8000/v1")
     assert pasr.reward.baseline == "paired" and pasr.reward.score_invalid_format
     # pasr itself keeps its defaults: the profile changes nothing for users of +recipe=pasr.
     base = load_pasr_config(compose_recipe("pasr"))
-    assert (base.reward.baseline, base.reward.score_invalid_format, base.judge["scale"]) == (
+    assert (base.reward.baseline, base.reward.score_invalid_format, base.judge.scale) == (
         "in_group",
         True,
         "binary",
@@ -226,6 +227,10 @@ def test_pasr_section_mirrors_the_dataclasses():
     assert {k: v for k, v in section["judge"].items() if k in judge_defaults} == judge_defaults
     rest = {k: v for k, v in section.items() if k not in ("judge", "reward")}
     assert PasrConfig(**rest) == PasrConfig()
+    # pasr.judge is typed: the whole section, url and model included, is JudgeSettings' defaults.
+    assert set(section["judge"]) == {f.name for f in fields(JudgeSettings)}
+    assert JudgeSettings(**section["judge"]) == JudgeSettings() == PasrConfig().judge
+    assert PasrConfig(judge=section["judge"]).judge == JudgeSettings()
 
 
 @pytest.mark.parametrize(

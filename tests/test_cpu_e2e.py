@@ -76,7 +76,7 @@ def test_rewards_training_used_equal_the_offline_reward(first_run, workdir, tmp_
         trained = [json.loads(line) for line in dump.read_text().splitlines()]
         rescored_path = tmp_path / f"rescored_{dump.name}"
         score = ["--input", str(dump), "--output", str(rescored_path), "--data-source", "gsm8k"]
-        subprocess.run([sys.executable, "-m", "recipe.pasr.score", *score], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "recipe.pasr.tools.score", *score], check=True, capture_output=True)
         rescored = [json.loads(line) for line in rescored_path.read_text().splitlines()]
         assert len(rescored) == len(trained) == 16
         for used, offline in zip(trained, rescored, strict=True):
@@ -130,7 +130,7 @@ def test_resume_from_step_two_reaches_step_three(first_run, workdir):
 
 
 def test_checkpoint_merges_and_evaluates(first_run, workdir, tmp_path):
-    """verl's model merger turns the step-3 checkpoint into a model directory that ``recipe.pasr.evaluate``
+    """verl's model merger turns the step-3 checkpoint into a model directory that ``recipe.pasr.tools.evaluate``
     scores with its vLLM backend (vLLM's CPU build here, the GPU default elsewhere)."""
     from recipe.pasr.data_prep import prepare_eval
 
@@ -144,7 +144,7 @@ def test_checkpoint_merges_and_evaluates(first_run, workdir, tmp_path):
     args = ["--data-dir", str(eval_data), "--model", str(merged), "--backend", "vllm", "--output-dir", str(out)]
     args += ["--tasks", "gsm8k", "mmlu", "--max-new-tokens", "48", "--mode", "pasr"]
     evaluated = subprocess.run(
-        [sys.executable, "-m", "recipe.pasr.evaluate", *args],
+        [sys.executable, "-m", "recipe.pasr.tools.evaluate", *args],
         env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"},
         capture_output=True,
         text=True,

@@ -19,7 +19,7 @@ from recipe.pasr.cpu.prepare import prepare
 from recipe.pasr.cpu.trainer_run import TrainerRun, run_cpu_trainer
 from recipe.pasr.cpu.vllm_server import counters, vllm_server
 from recipe.pasr.metrics import summarize
-from recipe.pasr.scoring.fake_judge_server import FakeReply, serve_in_thread
+from tests.fakes.judge_server import FakeReply, serve_in_thread
 
 pytestmark = [pytest.mark.e2e_paths, pytest.mark.ray]
 

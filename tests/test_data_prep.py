@@ -16,12 +16,12 @@ import datasets
 import pyarrow.parquet as pq
 import pytest
 from omegaconf import OmegaConf
-from tiny_hf import build_tiny_tokenizer
 
 from recipe.pasr.data_prep import prepare_eval, prepare_train
 from recipe.pasr.data_prep.records import DropLog, RecordError, read_records
 from recipe.pasr.scoring.rules import RULES, options_from_question
 from recipe.pasr.tasks import PASR_SYSTEM_PROMPTS, TASKS, PromptStyle, pasr_messages, standard_messages
+from tests.fakes.tiny_hf import build_tiny_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

@@ -1,4 +1,4 @@
-"""``recipe.pasr.evaluate`` end to end on CPU: a tiny random model (HF backend) and a loopback fake
+"""``recipe.pasr.tools.evaluate`` end to end on CPU: a tiny random model (HF backend) and a loopback fake
 OpenAI-compatible server (generation and judge), on eval parquet prepared from the fixture files."""
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from tiny_hf import build_tiny_model_dir
 
-from recipe.pasr import evaluate, exit_codes
-from recipe.pasr.backends import GenerationError, HFBackend
+from recipe.pasr import exit_codes
 from recipe.pasr.data_prep import prepare_eval
 from recipe.pasr.reward import RewardConfig
-from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply, FakeRequest
 from recipe.pasr.tasks import PAPER_EVAL_PREFIXES, PASR_SYSTEM_PROMPT, TaskType, judge_system_prompt
+from recipe.pasr.tools import evaluate
+from recipe.pasr.tools.backends import GenerationError, HFBackend
+from tests.fakes.judge_server import FakeJudgeServer, FakeReply, FakeRequest
+from tests.fakes.tiny_hf import build_tiny_model_dir
 
 DATA = Path(__file__).resolve().parent / "data"
 RECORD_FIELDS = {"prompt", "response", "answer", "extracted", "acc", "tokens", "num_refine", "refine_positions"}
@@ -512,7 +513,7 @@ def test_unreachable_server_leaves_nothing_that_blocks_the_corrected_rerun(tmp_p
 
 
 def test_compare_leaves_out_a_question_one_run_could_not_score():
-    from recipe.pasr.eval_report import compare
+    from recipe.pasr.tools.eval_report import compare
 
     def run(accs):
         records = [

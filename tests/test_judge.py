@@ -1,4 +1,4 @@
-"""Judge client against a real loopback HTTP server (recipe.pasr.scoring.fake_judge_server).
+"""Judge client against a real loopback HTTP server (tests.fakes.judge_server).
 
 The server picks its behaviour per request from a ``MODE:<name>`` marker in the judged question, and
 records every request, so the tests can check both the verdict and exactly what went over the wire.
@@ -20,7 +20,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply, FakeRequest, serve_in_thread
 from recipe.pasr.scoring.judge import (
     JudgeClient,
     JudgeConfig,
@@ -30,6 +29,7 @@ from recipe.pasr.scoring.judge import (
     parse_judge_reply,
 )
 from recipe.pasr.tasks import GRADED_GENERAL_INSTRUCTION, JudgeScale, TaskType, judge_system_prompt
+from tests.fakes.judge_server import FakeJudgeServer, FakeReply, FakeRequest, serve_in_thread
 
 API_KEY = "sk-test-SECRET-4f2a9c"
 KEY_ENV = "PASR_TEST_JUDGE_KEY"

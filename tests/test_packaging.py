@@ -30,6 +30,15 @@ def test_wheel_installs_and_composes_recipes(tmp_path: Path):
     assert shipped_configs <= names
     assert {"hydra_plugins/pasr_searchpath/__init__.py", "recipe/pasr/demo/examples.jsonl"} <= names
     assert "recipe/pasr/data_prep/prepare_train.py" in names
+    # Every module of the recipe (method, verl glue, tools, ...) ships; the tests' fakes do not.
+    recipe_dir = ROOT / "recipe" / "pasr"
+    modules = {
+        f"recipe/pasr/{path.relative_to(recipe_dir).as_posix()}"
+        for path in recipe_dir.rglob("*.py")
+        if path.relative_to(recipe_dir).parts[0] not in ("conf", "data_prep")  # symlinks in worktrees
+    }
+    assert "recipe/pasr/tools/evaluate.py" in modules and modules <= names, sorted(modules - names)
+    assert not any(name.startswith("tests/") for name in names)
     # The CPU smoke run: its script, installer and plugins (vLLM finds its plugin through the entry point).
     assert {"recipe/pasr/run_cpu_smoke.sh", "recipe/pasr/cpu/install_vllm_cpu.sh"} <= names
     assert {"recipe/pasr/cpu/verl_platform.py", "recipe/pasr/cpu/vllm_plugin.py"} <= names

@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from recipe.pasr import analyze
-from recipe.pasr import simulate as sim
-from recipe.pasr.eval_report import comparison_figure
-from recipe.pasr.evaluate import PAPER_TASKS
+from recipe.pasr.tools import analyze
+from recipe.pasr.tools import simulate as sim
+from recipe.pasr.tools.eval_report import comparison_figure
+from recipe.pasr.tools.evaluate import PAPER_TASKS
 
 
 @pytest.fixture(autouse=True)

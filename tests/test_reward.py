@@ -462,7 +462,8 @@ def test_result_record_keys_and_values_that_metrics_and_reports_read() -> None:
     group = [R(1.0), R(1.0), P(1.0)]
     records = [result_record(s, r) for s, r in zip(group, score_group(group, RewardConfig()), strict=True)]
     assert set(records[0]) == set(sample_record(group[0])) | {
-        "format_score", "baseline", "baseline_source", "refine_bonus", "refine_outcome", "neutralized", "score",
+        "format_score", "acc_score", "baseline", "baseline_source", "refine_bonus", "refine_outcome", "neutralized",
+        "score",
     }  # fmt: skip
     assert records[0]["refine_outcome"] == "tie" and type(records[0]["refine_outcome"]) is str
     assert records[0]["refine_bonus"] == -0.5 and records[0]["score"] == 1.5 and records[0]["neutralized"] is False

@@ -1,4 +1,4 @@
-"""The offline scoring CLI (``python -m recipe.pasr.score``): formats, order, streaming, errors, judge path."""
+"""The offline scoring CLI (``python -m recipe.pasr.tools.score``): formats, order, streaming, errors, judge path."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import pytest
 
 from recipe.pasr import exit_codes
 from recipe.pasr.reward import RewardConfig
-from recipe.pasr.score import RunOptions, main, score_file
-from recipe.pasr.scoring.fake_judge_server import FakeJudgeServer, FakeReply, FakeRequest
 from recipe.pasr.scoring.sample import SampleScorer, ScorerMode
+from recipe.pasr.tools.score import RunOptions, main, score_file
+from tests.fakes.judge_server import FakeJudgeServer, FakeReply, FakeRequest
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTION = "Tom has 3 bags with 4 apples each. How many apples does he have?"
@@ -129,7 +129,7 @@ def test_demo_scores_the_bundled_examples(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_demo_as_a_subprocess_with_paired_baseline():
-    command = [sys.executable, "-m", "recipe.pasr.score", "--demo", "--baseline", "paired"]
+    command = [sys.executable, "-m", "recipe.pasr.tools.score", "--demo", "--baseline", "paired"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.returncode == 0, done.stderr
     eggs = [line.split() for line in done.stdout.splitlines() if " eggs " in line]
@@ -429,7 +429,7 @@ def test_empty_input_is_an_error(tmp_path: Path, capsys):
 
 
 def test_closed_stdout_ends_without_a_traceback():
-    command = [sys.executable, "-m", "recipe.pasr.score", "--demo"]
+    command = [sys.executable, "-m", "recipe.pasr.tools.score", "--demo"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
     process.stdout.close()  # the reader is gone before anything is written, as with `| head -0`
     err = process.stderr.read().decode()

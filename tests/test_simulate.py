@@ -13,8 +13,8 @@ import pytest
 import torch
 from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage
 
-from recipe.pasr import simulate as sim
 from recipe.pasr.reward import GroupResult, RewardConfig, SampleScore
+from recipe.pasr.tools import simulate as sim
 
 ALWAYS_HELPS = (sim.TaskType("always_helps", 0.0, 1.0),)
 ALWAYS_HURTS = (sim.TaskType("always_hurts", 1.0, 0.0),)

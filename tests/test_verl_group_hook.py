@@ -3,7 +3,7 @@
 Real parts: Hydra composition of ``+recipe=pasr``, Ray, TransferQueue, verl's ``RewardLoopWorker``
 actors running ``PasrRewardManager`` (loaded by verl's importlib loader), ``AgentLoopWorkerTQ``'s
 ``generate_sequences``/``_run_prompt``/``SingleTurnAgentLoop``, ``RLHFDataset`` and ``ReplayBuffer``, and
-verl's GRPO advantage. Only the LLM server is replaced (``verl_fakes.ScriptedLLMClient``), and the
+verl's GRPO advantage. Only the LLM server is replaced (``tests.fakes.verl_fakes.ScriptedLLMClient``), and the
 model directory holds a tokenizer and ``config.json`` but no weights.
 """
 
@@ -26,20 +26,20 @@ tq = pytest.importorskip("transfer_queue")
 
 from hydra import compose, initialize_config_module  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
-from tiny_hf import build_tiny_model_dir, one_response  # noqa: E402
 from verl.experimental.reward_loop import RewardLoopManager  # noqa: E402
 from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage  # noqa: E402
 from verl.trainer.ppo.metric_utils import process_validation_metrics  # noqa: E402
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer  # noqa: E402
 from verl.utils import tensordict_utils as tu  # noqa: E402
 from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn  # noqa: E402
-from verl_fakes import ScriptedLLMClient  # noqa: E402
 
 from recipe.pasr.metrics import summarize  # noqa: E402
-from recipe.pasr.scoring.fake_judge_server import FakeReply, serve_in_thread  # noqa: E402
 from recipe.pasr.tasks import TASKS, pasr_messages, standard_messages  # noqa: E402
 from recipe.pasr.verl.agent_loop import PasrAgentLoopManager  # noqa: E402
 from recipe.pasr.verl.trainer import PASR_TRAINERS, PasrRewardError, reward_records  # noqa: E402
+from tests.fakes.judge_server import FakeReply, serve_in_thread  # noqa: E402
+from tests.fakes.tiny_hf import build_tiny_model_dir, one_response  # noqa: E402
+from tests.fakes.verl_fakes import ScriptedLLMClient  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -91,8 +91,8 @@ class Env:
         from transformers import AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-        tests_dir = str(Path(__file__).parent)
-        python_path = os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")]))
+        repo_root = str(Path(__file__).resolve().parents[1])  # workers unpickle tests.fakes.verl_fakes
+        python_path = os.pathsep.join(filter(None, [repo_root, os.environ.get("PYTHONPATH")]))
         # Ray starts with the recipe's own runtime_env (its worker_process_setup_hook), as main_ppo does.
         runtime_env = OmegaConf.to_container(compose_config(self.model_dir).ray_kwargs.ray_init.runtime_env)
         runtime_env = {k: v for k, v in runtime_env.items() if v is not None}
@@ -446,7 +446,7 @@ def test_judge_concurrency_is_the_jobs_total_across_reward_workers(env):
     from verl import DataProto
     from verl.experimental.reward_loop import RewardLoopWorker
 
-    from recipe.pasr.scoring.fake_judge_server import fixed_responder
+    from tests.fakes.judge_server import fixed_responder
 
     workers_count, total = 3, 5
     with serve_in_thread(lambda request: fixed_responder("1", latency_s=1.0)) as slow_judge:

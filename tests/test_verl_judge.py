@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_module
-from tiny_hf import build_tiny_model_dir, one_response
 from transformers import AutoTokenizer
 from verl.experimental.reward_loop.router.naive_router import run_router
 
-from recipe.pasr.scoring.fake_judge_server import FakeReply, serve_in_thread
 from recipe.pasr.verl.reward_manager import PasrRewardManager
+from tests.fakes.judge_server import FakeReply, serve_in_thread
+from tests.fakes.tiny_hf import build_tiny_model_dir, one_response
 
 SERVED_NAME = "/models/judge-local-copy"  # verl's vLLM server answers to the model's local path
 

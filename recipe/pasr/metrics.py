@@ -2,7 +2,7 @@
 
 One definition serves the training logger (``pasr/*`` per step), the offline CLI summary and the
 evaluation tables. Input records are plain dicts with the keys the reward writes
-(``reward_extra_info`` in verl, output lines of ``recipe.pasr.score``): ``role``, ``is_refine``,
+(``reward_extra_info`` in verl, output lines of ``recipe.pasr.tools.score``): ``role``, ``is_refine``,
 ``format_ok``, ``acc``, ``judge_failed``, ``refine_bonus``, ``refine_outcome``, ``baseline_source``,
 ``neutralized``, ``rule_unresolved``, ``scorer``, and the judge request telemetry (``judge_attempts``,
 ``judge_failure_kind``, ``judge_started_at``, ``judge_latency_s``). Standard-prompt (baseline) responses

@@ -27,7 +27,7 @@ class BaselineMode(StrEnum):
     IN_GROUP = "in_group"  # mean acc of the group's non-refining policy responses (no extra rollouts)
     PAIRED = "paired"  # mean acc of separately generated standard responses (the paper's way)
     # A per-prompt ``baseline_acc`` carried in the data. With 0/1 accuracy an exact mean never ties,
-    # so every correct refined answer wins: recipe.pasr.simulate shows this teaches refining on easy
+    # so every correct refined answer wins: recipe.pasr.tools.simulate shows this teaches refining on easy
     # questions even where it hurts. Prefer a mean of a few standard samples.
     PRECOMPUTED = "precomputed"
 
@@ -77,7 +77,7 @@ class RewardConfig:
     missing_answer_acc: float = 0.0
     # Score the answer block of a response whose format is invalid, as the authors judged every response.
     # Giving it acc 0 instead drags the in_group baseline down and lets refiners win too easily
-    # (README, differences table; ``python -m recipe.pasr.simulate --sweep fidelity``).
+    # (README, differences table; ``python -m recipe.pasr.tools.simulate --sweep fidelity``).
     score_invalid_format: bool = True
     # An empty refine block: ``invalid`` (format invalid, not refining) or ``counts`` (a refine block,
     # as the authors' code had it). A judgement call: see the README's differences table.
@@ -107,6 +107,7 @@ class SampleScore:
 
     role: Role = Role.POLICY
     format_ok: bool | None = None  # None for standard responses: no format is asked of them
+    format_error: str | None = None  # why the format is invalid (recipe.pasr.response), for debugging
     is_refine: bool = False
     num_refine: int = 0
     answer: str | None = None  # the answer text that was scored
@@ -259,6 +260,7 @@ def result_record(sample: SampleScore, result: GroupResult) -> dict[str, object]
     """The flat per-response record every output uses (verl ``reward_extra_info``, CLI lines, eval JSONL)."""
     return sample_record(sample) | {
         "format_score": result.format_score,
+        "acc_score": result.acc_score,
         "baseline": result.baseline,
         "baseline_source": result.baseline_source.value,
         "refine_bonus": result.refine_bonus,

@@ -45,7 +45,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import aiohttp
@@ -110,17 +110,15 @@ def _is_number(value: Any) -> bool:
 
 
 @dataclass
-class JudgeConfig:
-    """Where and how to call the judge. Validated on construction; errors name the field.
+class JudgeOptions:
+    """How to call the judge, all but where (:class:`JudgeConfig` adds ``url`` and ``model``). Validated on
+    construction; errors name the field.
 
-    ``url`` is the API base (``http://127.0.0.1:8000/v1``); requests go to ``{url}/chat/completions``.
     ``timeout_s`` applies per attempt; there are up to ``1 + max_retries`` attempts. ``extra_body`` is
     merged into every request body last (e.g. ``{"chat_template_kwargs": {"enable_thinking": False}}``)
     and may override ``temperature``/``max_tokens`` but not ``model``/``messages``.
     """
 
-    url: str
-    model: str
     api_key_env: str | None = "PASR_JUDGE_API_KEY"
     max_concurrency: int = 64
     timeout_s: float = 60.0
@@ -141,18 +139,6 @@ class JudgeConfig:
         except ValueError:
             allowed = ", ".join(scale.value for scale in JudgeScale)
             raise ValueError(f"JudgeConfig.scale must be one of {allowed}, got {self.scale!r}") from None
-        if not isinstance(self.url, str) or not self.url.strip():
-            raise ValueError("JudgeConfig.url must be a non-empty base URL such as http://127.0.0.1:8000/v1")
-        self.url = self.url.strip().rstrip("/")
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"JudgeConfig.url must start with http:// or https://, got {self.url!r}")
-        if self.url.endswith("/chat/completions"):
-            raise ValueError(
-                f"JudgeConfig.url must be the API base (e.g. .../v1), not the endpoint; got {self.url!r}; "
-                "'/chat/completions' is appended by the client"
-            )
-        if not isinstance(self.model, str) or not self.model.strip():
-            raise ValueError("JudgeConfig.model must be a non-empty model name as served by the endpoint")
         if self.api_key_env is not None and (not isinstance(self.api_key_env, str) or not self.api_key_env.strip()):
             raise ValueError("JudgeConfig.api_key_env must be an environment variable name or None")
         if not _is_int(self.max_concurrency) or self.max_concurrency < 1:
@@ -181,6 +167,30 @@ class JudgeConfig:
             json.dumps(self.extra_body)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"JudgeConfig.extra_body must be JSON-serialisable: {exc}") from None
+
+
+@dataclass
+class JudgeConfig(JudgeOptions):
+    """Where and how to call the judge: ``url`` is the API base (``http://127.0.0.1:8000/v1``; requests go
+    to ``{url}/chat/completions``) and ``model`` the name it serves; the rest is :class:`JudgeOptions`."""
+
+    url: str = field(kw_only=True)
+    model: str = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.url, str) or not self.url.strip():
+            raise ValueError("JudgeConfig.url must be a non-empty base URL such as http://127.0.0.1:8000/v1")
+        self.url = self.url.strip().rstrip("/")
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"JudgeConfig.url must start with http:// or https://, got {self.url!r}")
+        if self.url.endswith("/chat/completions"):
+            raise ValueError(
+                f"JudgeConfig.url must be the API base (e.g. .../v1), not the endpoint; got {self.url!r}; "
+                "'/chat/completions' is appended by the client"
+            )
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ValueError("JudgeConfig.model must be a non-empty model name as served by the endpoint")
+        super().__post_init__()
 
 
 @dataclass(frozen=True, slots=True)
@@ -637,23 +647,38 @@ def _abandon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop | N
 
 
 def add_judge_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """The judge options every CLI shares (score, evaluate); read them back with :func:`judge_from_args`."""
+    """The judge options every CLI shares (score, evaluate); read them back with :func:`judge_from_args`.
+
+    Their defaults are :class:`JudgeConfig`'s.
+    """
+    defaults = {f.name: f.default for f in fields(JudgeConfig)}
     parser.add_argument("--judge-url", metavar="URL", help="OpenAI-compatible API base, e.g. http://127.0.0.1:8000/v1")
     parser.add_argument("--judge-model", metavar="NAME", help="model name served at --judge-url")
     parser.add_argument(
-        "--judge-api-key-env", metavar="VAR", default="PASR_JUDGE_API_KEY", help="env var holding the API key"
+        "--judge-api-key-env", metavar="VAR", default=defaults["api_key_env"], help="env var holding the API key"
     )
-    parser.add_argument("--judge-concurrency", type=int, metavar="N", default=64, help="judge requests in flight")
-    parser.add_argument("--judge-timeout", type=float, metavar="S", default=60.0, help="seconds per judge attempt")
-    parser.add_argument("--judge-max-retries", type=int, metavar="N", default=3)
+    parser.add_argument(
+        "--judge-concurrency",
+        type=int,
+        metavar="N",
+        default=defaults["max_concurrency"],
+        help="judge requests in flight",
+    )
+    parser.add_argument(
+        "--judge-timeout", type=float, metavar="S", default=defaults["timeout_s"], help="seconds per judge attempt"
+    )
+    parser.add_argument("--judge-max-retries", type=int, metavar="N", default=defaults["max_retries"])
     parser.add_argument(
         "--judge-scale",
         choices=[scale.value for scale in JudgeScale],
-        default=JudgeScale.BINARY.value,
+        default=defaults["scale"].value,
         help="open questions: binary 0/1 verdicts or graded 0..1 (multiple choice stays 0/1)",
     )
     parser.add_argument(
-        "--judge-temperature", type=float, metavar="T", help="judge sampling temperature (default 0: deterministic)"
+        "--judge-temperature",
+        type=float,
+        metavar="T",
+        help=f"judge sampling temperature (default {defaults['temperature']}: deterministic)",
     )
 
 

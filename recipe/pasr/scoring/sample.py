@@ -89,6 +89,7 @@ class SampleScorer:
         sample = SampleScore(
             role=role,
             format_ok=parsed.format_ok,
+            format_error=parsed.format_error,
             is_refine=parsed.is_refine,
             num_refine=parsed.num_refine,
             answer=answer,

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from recipe.pasr.enums import StrEnum
 from recipe.pasr.reward import RewardConfig
-from recipe.pasr.scoring.judge import JudgeConfig
+from recipe.pasr.scoring.judge import JudgeConfig, JudgeOptions
 from recipe.pasr.scoring.sample import JudgeTarget, ScorerMode
 
 AGENT_LOOP_MANAGER = "recipe.pasr.verl.agent_loop.PasrAgentLoopManager"
@@ -27,9 +27,6 @@ TRAINER_MODE_PREFIX = "pasr_"
 TRAINER_MODES = ("sync", "colocate_async", "separate_async")  # verl's V1 modes, each wrapped as pasr_<mode>
 REGISTER_TRAINERS_HOOK = "recipe.pasr.verl.trainer.register_trainers"
 SINGLE_TURN_AGENT_LOOP = "single_turn_agent"
-# Stands in for the URL and model of a judge the backend fills in later, so the rest of pasr.judge is checked.
-_JUDGE_PLACEHOLDER = {"url": "http://judge.placeholder/v1", "model": "placeholder"}
-_JUDGE_DEFAULTS = {f.name: f.default for f in fields(JudgeConfig)}
 
 
 class PasrConfigError(ValueError):
@@ -43,12 +40,25 @@ class JudgeBackend(StrEnum):
 
 
 @dataclass
+class JudgeSettings(JudgeOptions):
+    """``pasr.judge``: a :class:`JudgeConfig` whose ``url`` and ``model`` may be left to the backend
+    (``judge_backend=verl`` serves the judge itself); :meth:`config` completes it."""
+
+    url: str | None = None
+    model: str | None = None
+
+    def config(self, **endpoint: Any) -> JudgeConfig:
+        """The client configuration: these settings with ``endpoint`` (e.g. ``url``, ``model``) put in."""
+        return JudgeConfig(**{f.name: getattr(self, f.name) for f in fields(self)} | endpoint)
+
+
+@dataclass
 class PasrConfig:
     scorer: ScorerMode = ScorerMode.AUTO
     judge_target: JudgeTarget = JudgeTarget.ANSWER
     judge_backend: JudgeBackend = JudgeBackend.NONE
-    # Keyword arguments of recipe.pasr.scoring.judge.JudgeConfig (url/model filled per backend).
-    judge: dict[str, Any] = field(default_factory=dict)
+    # recipe.pasr.scoring.judge.JudgeConfig's settings (url/model filled per backend).
+    judge: JudgeSettings = field(default_factory=JudgeSettings)
     # Standard-prompt responses generated per prompt in ``paired`` baseline mode.
     paired_samples: int = 8
     # Prompt tokens decoded with each response, so templates that pre-open <think> parse correctly.
@@ -61,13 +71,13 @@ class PasrConfig:
         self.judge_backend = JudgeBackend(self.judge_backend)
         if isinstance(self.reward, dict):
             self.reward = build_checked(RewardConfig, self.reward, "pasr.reward")
-        given = {key: value for key, value in self.judge.items() if value is not None}
-        build_checked(JudgeConfig, _JUDGE_PLACEHOLDER | given, "pasr.judge")  # keys and values only
+        if isinstance(self.judge, dict):
+            self.judge = build_checked(JudgeSettings, self.judge, "pasr.judge")
         if self.paired_samples < 1:
             raise PasrConfigError(f"pasr.paired_samples must be >= 1, got {self.paired_samples}")
         if self.prompt_tail_tokens < 0:
             raise PasrConfigError(f"pasr.prompt_tail_tokens must be >= 0, got {self.prompt_tail_tokens}")
-        if self.judge_backend is JudgeBackend.EXTERNAL and not (self.judge.get("url") and self.judge.get("model")):
+        if self.judge_backend is JudgeBackend.EXTERNAL and not (self.judge.url and self.judge.model):
             raise PasrConfigError(
                 "pasr.judge_backend=external needs pasr.judge.url and pasr.judge.model "
                 "(the per-model recipes read them from $PASR_JUDGE_URL and $PASR_JUDGE_MODEL)"
@@ -154,7 +164,7 @@ def check_verl_settings(config: DictConfig, pasr: PasrConfig) -> None:
     _check_reward_routing(config, pasr)
     _check_agent_loop(config)
     if pasr.judge_backend is not JudgeBackend.NONE:
-        total = pasr.judge.get("max_concurrency") or _JUDGE_DEFAULTS["max_concurrency"]
+        total = pasr.judge.max_concurrency
         workers = config.reward.num_workers
         if total < workers:
             raise PasrConfigError(

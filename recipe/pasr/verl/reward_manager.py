@@ -25,7 +25,7 @@ from verl import DataProto
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
 from recipe.pasr.reward import Role, sample_record, score_group
-from recipe.pasr.scoring.judge import JudgeClient, JudgeConfig
+from recipe.pasr.scoring.judge import JudgeClient
 from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest
 from recipe.pasr.tasks import resolve_task
 from recipe.pasr.verl.config import JudgeBackend, PasrConfig, check_job_config
@@ -119,14 +119,15 @@ class PasrRewardManager(RewardManagerBase):
         return self._scorer
 
     async def _build_judge(self) -> JudgeClient | None:
-        settings = dict(self.pasr.judge)
+        settings = self.pasr.judge
         if self.pasr.judge_backend is JudgeBackend.NONE:
             return None
         if self.pasr.judge_backend is JudgeBackend.VERL:
-            settings["url"] = f"http://{self.reward_router_address}/v1"
-            settings["api_key_env"] = None
-            settings["model"] = settings.get("model") or await served_model_name(settings["url"])
-        config = JudgeConfig(**settings)  # pasr.judge.max_concurrency is the job's total: take this worker's part
+            url = f"http://{self.reward_router_address}/v1"
+            config = settings.config(url=url, api_key_env=None, model=settings.model or await served_model_name(url))
+        else:
+            config = settings.config()
+        # pasr.judge.max_concurrency is the job's total: take this worker's part
         share = judge_concurrency_share(config.max_concurrency, self.config.reward.num_workers, worker_index())
         return JudgeClient(dataclasses.replace(config, max_concurrency=share))
 

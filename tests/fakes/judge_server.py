@@ -18,7 +18,7 @@ Three ways to run it:
 * :func:`serve_in_thread` — the same on its own loop in a daemon thread (tests that change loops);
 * :func:`serve_in_process` — a context manager that starts a fixed-latency server in a separate
   process (benchmarks, so the server gets its own core and its own GIL);
-* ``python -m recipe.pasr.scoring.fake_judge_server --latency-ms 50`` for manual experiments.
+* ``python -m tests.fakes.judge_server --latency-ms 50`` for manual experiments.
 
 Not part of the training path; loopback only (binds 127.0.0.1).
 """

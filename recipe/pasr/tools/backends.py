@@ -3,8 +3,8 @@
 All three take chat conversations, or raw text prompts sent without any chat template (the paper's
 evaluation protocol), and return :class:`Generation` (decoded text without special tokens, as verl
 decodes rollouts; generated token count; finish reason). The local backends render conversations
-with the model's own chat template (:func:`render_prompts`, the same rendering the data preparation
-measures prompt budgets with) and report the rendered prompt's tail, so a template that pre-opens
+with the model's own chat template (:func:`recipe.pasr.chat_template.render_prompts`, the same rendering the data
+preparation measures prompt budgets with) and report the rendered prompt's tail, so a template that pre-opens
 ``<think>`` is still parsed as one think block (:func:`recipe.pasr.response.parse_response`).
 
 Heavy imports (torch, transformers, vllm) happen inside the backend that needs them.
@@ -12,7 +12,6 @@ Heavy imports (torch, transformers, vllm) happen inside the backend that needs t
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import copy
 import json
@@ -22,11 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from recipe.pasr.response import THINK_CLOSE
-
-Messages = list[dict[str, str]]
-
-PROMPT_TAIL_CHARS = 64  # enough to see whether the template ends with an opened <think>
+from recipe.pasr.chat_template import PROMPT_TAIL_CHARS, Messages, prompt_token_ids, render_prompts
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,48 +59,6 @@ class Backend(Protocol):
 
 class GenerationError(RuntimeError):
     """The backend could not produce a generation (the run stops; finished records are kept)."""
-
-
-def parse_chat_template_kwargs(text: str) -> dict[str, Any]:
-    """``--chat-template-kwargs`` (an argparse type): a JSON object such as ``{"enable_thinking": true}``."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r} ({exc.msg})") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
-    return value
-
-
-def render_prompts(
-    tokenizer: Any, conversations: Sequence[Messages | str], chat_template_kwargs: Mapping[str, Any]
-) -> list[str]:
-    """Generation prompts as text, through the tokenizer's chat template (as verl's agent loop does); a raw
-    prompt (a string) is used as it is."""
-    return [
-        messages
-        if isinstance(messages, str)
-        else tokenizer.apply_chat_template(
-            list(messages), add_generation_prompt=True, tokenize=False, **chat_template_kwargs
-        )
-        for messages in conversations
-    ]
-
-
-def closed_think_warning(prompt: str) -> str | None:
-    """A warning when a generation prompt ends after a closed think block, as Qwen3's template does with
-    thinking off: PASR then has no open think block to reason and refine in."""
-    if THINK_CLOSE not in prompt[-PROMPT_TAIL_CHARS:]:
-        return None
-    return (
-        "the chat template closes a think block in the generation prompt (Qwen3 with thinking off?); "
-        "PASR reasons inside <think>: for Qwen3 pass --chat-template-kwargs '{\"enable_thinking\": true}'"
-    )
-
-
-def prompt_token_ids(tokenizer: Any, prompts: Sequence[str], add_special_tokens: bool = False) -> list[list[int]]:
-    """Token ids of prompts; a rendered template already holds any BOS, so by default none is added."""
-    return list(tokenizer(list(prompts), add_special_tokens=add_special_tokens)["input_ids"])
 
 
 def _all_raw(requests: Sequence[GenRequest]) -> bool:

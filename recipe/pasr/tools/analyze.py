@@ -1,8 +1,8 @@
 """When and how a model refines: analysis of evaluation records or verl rollout dumps.
 
-``python -m recipe.pasr.analyze INPUT [INPUT ...] --output-dir DIR`` reads
+``python -m recipe.pasr.tools.analyze INPUT [INPUT ...] --output-dir DIR`` reads
 
-* evaluation runs of :mod:`recipe.pasr.evaluate` (a run directory or its ``records.jsonl``);
+* evaluation runs of :mod:`recipe.pasr.tools.evaluate` (a run directory or its ``records.jsonl``);
 * verl rollout or validation dumps (``trainer.rollout_data_dir`` / ``trainer.validation_data_dir``:
   ``<step>.jsonl`` files with ``input``, ``output``, ``gts``, ``score``, ``step`` and any reward extra
   info such as ``acc``), a directory of them or single files. Dumps name no task: ``--task`` sets it
@@ -34,19 +34,21 @@ import argparse
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import fmean, median
+from statistics import median
 from typing import Any
 
 from recipe.pasr import exit_codes
-from recipe.pasr.evaluate import RECORDS, load_records
+from recipe.pasr.jsonl import read_jsonl
 from recipe.pasr.metrics import RefineStats
 from recipe.pasr.response import REFINE_OPEN, parse_response
 from recipe.pasr.reward import RewardConfig, Role
 from recipe.pasr.scoring.sample import SampleScorer, ScoreRequest, ScorerMode
 from recipe.pasr.tasks import resolve_task
+from recipe.pasr.tools.evaluate import RECORDS, load_records
+from recipe.pasr.tools.reporting import mean_or_none, save_figure
 
 FLIPS = ("wrong_to_right", "right_to_wrong", "right_to_right", "wrong_to_wrong", "unjudged")
 ALL = "all"
@@ -95,27 +97,19 @@ def _read_file(path: Path, task: str | None) -> Iterator[Sample]:
         for key, record in load_records(path).items():
             yield _from_eval(record, f"{path}:{key}")
         return
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"{where}: invalid JSON ({exc})") from None
-            if not isinstance(record, dict):
-                raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
-            if "output" in record and "input" in record:
-                yield _from_dump(record, where, task)
-            elif "response" in record and "task" in record:
-                yield _from_eval(record, where)
-            elif "response" in record and ("data_source" in record or task):
-                yield _from_scored(record, where, task)
-            else:
-                raise ValueError(
-                    f"{where}: neither an evaluation record nor a verl dump line (fields: {sorted(record)})"
-                )
+    for line in read_jsonl(path):
+        where = f"{path}:{line.number}"
+        record = line.record
+        if record is None:
+            raise ValueError(f"{where}: {line.problem}")
+        if "output" in record and "input" in record:
+            yield _from_dump(record, where, task)
+        elif "response" in record and "task" in record:
+            yield _from_eval(record, where)
+        elif "response" in record and ("data_source" in record or task):
+            yield _from_scored(record, where, task)
+        else:
+            raise ValueError(f"{where}: neither an evaluation record nor a verl dump line (fields: {sorted(record)})")
 
 
 def _from_eval(record: Mapping[str, Any], where: str) -> Sample:
@@ -256,23 +250,21 @@ class Group:
             "responses": len(self.observations),
             "refining": len(refining),
             "refine_rate": stats.as_metrics("")["refine_rate"],
-            "refines_per_refining_response": _mean([len(o.positions) for o in refining if o.positions]),
-            "position_mean": _mean(positions),
+            "refines_per_refining_response": mean_or_none([len(o.positions) for o in refining if o.positions]),
+            "position_mean": mean_or_none(positions),
             "position_median": median(positions) if positions else None,
-            "first_position_mean": _mean(firsts),
+            "first_position_mean": mean_or_none(firsts),
             "position_histogram": histogram,
-            "refine_words_mean": _mean(lengths),
+            "refine_words_mean": mean_or_none(lengths),
             "refine_words_median": median(lengths) if lengths else None,
-            "acc_refining": _mean([o.acc for o in refining if o.acc is not None]),
-            "acc_not_refining": _mean([o.acc for o in self.observations if not o.is_refine and o.acc is not None]),
+            "acc_refining": mean_or_none([o.acc for o in refining if o.acc is not None]),
+            "acc_not_refining": mean_or_none(
+                [o.acc for o in self.observations if not o.is_refine and o.acc is not None]
+            ),
             "flips": {name: flips.get(name, 0) for name in FLIPS},
             "positions": positions,
             "lengths": lengths,
         }
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return fmean(values) if values else None
 
 
 def analyze(samples: Iterable[Sample]) -> dict[str, Any]:
@@ -347,12 +339,7 @@ def markdown(analysis: Mapping[str, Any]) -> str:
 
 
 def plot(analysis: Mapping[str, Any], path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig = figure(analysis)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(figure(analysis), path, dpi=120)
 
 
 def figure(analysis: Mapping[str, Any]) -> Any:
@@ -396,7 +383,7 @@ def figure(analysis: Mapping[str, Any]) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m recipe.pasr.analyze",
+        prog="python -m recipe.pasr.tools.analyze",
         description=__doc__.split("\n\n")[0],
         epilog=f"Exit codes: 0 every response analysed, 1 bad or empty input, {exit_codes.INCOMPLETE_HELP}.",
     )

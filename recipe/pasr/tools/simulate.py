@@ -25,7 +25,7 @@ It is not a language model: there is no text, no credit assignment inside a resp
 what is learned between question types, and the answer skill itself never improves. It shows the
 incentives the reward creates, not how fast a real model follows them.
 
-Run ``python -m recipe.pasr.simulate`` (``--help`` for the knobs).
+Run ``python -m recipe.pasr.tools.simulate`` (``--help`` for the knobs).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from recipe.pasr.reward import (
     result_record,
     score_group,
 )
+from recipe.pasr.tools.reporting import save_figure
 
 # verl's default GRPO epsilon (``compute_grpo_outcome_advantage(epsilon=1e-6)``).
 GRPO_EPSILON = 1e-6
@@ -531,11 +532,7 @@ def markdown_table(rows: Sequence[Row]) -> str:
 
 def plot(rows: Sequence[Row], population: Sequence[TaskType], path: Path) -> None:
     """Refine probability per question type over training: one row of panels per scenario, one per mode."""
-    import matplotlib.pyplot as plt
-
-    fig = figure(rows, population)
-    fig.savefig(path, dpi=110, bbox_inches="tight")  # keeps the outside legend in the image
-    plt.close(fig)
+    save_figure(figure(rows, population), path, dpi=110, bbox_inches="tight")  # keeps the outside legend in the image
 
 
 def figure(rows: Sequence[Row], population: Sequence[TaskType]) -> Any:

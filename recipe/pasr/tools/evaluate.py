@@ -1,6 +1,6 @@
 """Evaluate a model on the prepared tasks: generate, score with the reward core, report.
 
-``python -m recipe.pasr.evaluate --data-dir DATA --model PATH --mode pasr --output-dir RUN`` generates
+``python -m recipe.pasr.tools.evaluate --data-dir DATA --model PATH --mode pasr --output-dir RUN`` generates
 for every record of ``DATA/<task>.parquet`` (written by ``data_prep/prepare_eval.py``) and scores it
 with :class:`recipe.pasr.scoring.sample.SampleScorer`, the same code that computes the training reward:
 
@@ -21,7 +21,7 @@ records are not regenerated, and records whose judge call failed are re-scored f
 response. A run directory refuses settings that would change its generations (another model, mode or
 decoding); scoring settings can change only with ``--rescore``, which re-scores every stored record.
 
-``python -m recipe.pasr.evaluate compare RUN_A RUN_B --output-dir CMP`` compares two runs (A the
+``python -m recipe.pasr.tools.evaluate compare RUN_A RUN_B --output-dir CMP`` compares two runs (A the
 baseline) on the questions both scored: ``comparison.md``, ``comparison.json`` and ``comparison.png``.
 Runs whose stored settings differ beyond model, backend and mode are refused unless
 ``--allow-different-settings``.
@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -49,20 +50,24 @@ from typing import Any
 from tqdm import tqdm
 
 from recipe.pasr import exit_codes
-from recipe.pasr.backends import (
+from recipe.pasr.chat_template import Messages, closed_think_warning, parse_chat_template_kwargs
+from recipe.pasr.jsonl import parse_jsonl
+from recipe.pasr.response import ParsedResponse, parse_response
+from recipe.pasr.reward import RewardConfig, Role, SampleScore, result_record, score_group
+from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
+from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
+from recipe.pasr.tasks import TASKS, paper_eval_prompt, paper_judge_type, resolve_task
+from recipe.pasr.tools.backends import (
     Backend,
     Generation,
     GenerationError,
     GenRequest,
     HFBackend,
-    Messages,
     OpenAIBackend,
     Sampling,
     VLLMBackend,
-    closed_think_warning,
-    parse_chat_template_kwargs,
 )
-from recipe.pasr.eval_report import (
+from recipe.pasr.tools.eval_report import (
     COMPARED_SETTINGS,
     average,
     compare,
@@ -73,11 +78,6 @@ from recipe.pasr.eval_report import (
     settings_differences,
     task_metrics,
 )
-from recipe.pasr.response import ParsedResponse, parse_response
-from recipe.pasr.reward import RewardConfig, Role, SampleScore, result_record, score_group
-from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
-from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
-from recipe.pasr.tasks import TASKS, paper_eval_prompt, paper_judge_type, resolve_task
 
 MODES = ("pasr", "standard", "self_refine")
 PROTOCOLS = ("rules", "paper")
@@ -210,12 +210,10 @@ def load_records(path: Path, *, repair: bool = False) -> dict[Key, Record]:
         with path.open("r+b") as handle:
             handle.truncate(len(complete))
     records: dict[Key, Record] = {}
-    for number, line in enumerate(complete.decode("utf-8").splitlines(), start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RunError(f"{path}:{number}: not a JSON record ({exc.msg})") from None
-        records[record_key(record)] = record
+    for line in parse_jsonl(complete.splitlines()):
+        if line.record is None:
+            raise RunError(f"{path}:{line.number}: {line.problem}")
+        records[record_key(line.record)] = line.record
     return records
 
 
@@ -302,6 +300,7 @@ class Scorer:
         sample = SampleScore(
             role=request.role,
             format_ok=parsed.format_ok if parsed is not None else None,
+            format_error=parsed.format_error if parsed is not None else None,
             is_refine=parsed is not None and parsed.is_refine,
             num_refine=parsed.num_refine if parsed is not None else 0,
             answer=request.response.strip() or None,
@@ -722,11 +721,18 @@ def compare_main(args: argparse.Namespace) -> int:
     return exit_codes.INCOMPLETE if comparison["warnings"] else exit_codes.OK
 
 
+def _keyword_defaults(backend: type) -> dict[str, Any]:
+    """A backend's keyword defaults, so its CLI options default to them (one copy of each)."""
+    parameters = inspect.signature(backend).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m recipe.pasr.evaluate",
+        prog="python -m recipe.pasr.tools.evaluate",
         description=__doc__.split("\n\n")[0],
-        epilog="Without a command, run is assumed: python -m recipe.pasr.evaluate --data-dir ... (see run --help). "
+        epilog="Without a command, run is assumed: python -m recipe.pasr.tools.evaluate --data-dir ... "
+        "(see run --help). "
         f"Exit codes: 0 every requested record scored, 1 error (a rerun resumes), {exit_codes.INCOMPLETE_HELP}.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -745,7 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--protocol",
         choices=PROTOCOLS,
-        default="rules",
+        default=RunConfig.protocol,
         help="rules: chat template, rules where verifiable; paper: the authors' protocol (task prefix, no chat "
         "template, every task judged on the whole response), the only one comparable with the paper's table",
     )
@@ -755,9 +761,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto: openai with --base-url, else vllm where it and a GPU exist, else hf",
     )
-    gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (paper)")
-    gen.add_argument("--top-p", type=float, default=1.0)
-    gen.add_argument("--max-new-tokens", type=int, default=1500, help="per turn (paper: 1500)")
+    paper_sampling = Sampling()  # the paper's protocol
+    gen.add_argument("--temperature", type=float, default=paper_sampling.temperature, help="0 = greedy (paper)")
+    gen.add_argument("--top-p", type=float, default=paper_sampling.top_p)
+    gen.add_argument(
+        "--max-new-tokens", type=int, default=paper_sampling.max_new_tokens, help="per turn (paper: %(default)s)"
+    )
     gen.add_argument("--num-samples", type=int, default=1, help="samples per question (paper: 1)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument(
@@ -767,19 +776,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON, e.g. '{\"enable_thinking\": true}' for Qwen3",
     )
     gen.add_argument("--batch-size", type=int, help=f"records per generation batch (default {DEFAULT_BATCH})")
-    gen.add_argument("--dtype", default="auto", help="hf, vllm")
-    gen.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm")
-    gen.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="vllm")
+    vllm_defaults = _keyword_defaults(VLLMBackend)
+    gen.add_argument("--dtype", default=vllm_defaults["dtype"], help="hf, vllm")
+    gen.add_argument("--tensor-parallel-size", type=int, default=vllm_defaults["tensor_parallel_size"], help="vllm")
+    gen.add_argument(
+        "--gpu-memory-utilization", type=float, default=vllm_defaults["gpu_memory_utilization"], help="vllm"
+    )
     gen.add_argument("--max-model-len", type=int, help="vllm")
     gen.add_argument("--base-url", help="openai: server base URL, e.g. http://127.0.0.1:8000/v1")
     gen.add_argument("--api-model", help="openai: served model name (default --model)")
-    gen.add_argument("--api-key-env", default="OPENAI_API_KEY", help="openai: env variable holding the key")
-    gen.add_argument("--concurrency", type=int, default=32, help="openai: requests in flight")
+    openai_defaults = _keyword_defaults(OpenAIBackend)
+    gen.add_argument(
+        "--api-key-env", default=openai_defaults["api_key_env"], help="openai: env variable holding the key"
+    )
+    gen.add_argument(
+        "--concurrency", type=int, default=openai_defaults["concurrency"], help="openai: requests in flight"
+    )
     score = run.add_argument_group("scoring")
     score.add_argument(
         "--scorer",
         choices=[m.value for m in ScorerMode],
-        default="auto",
+        default=ScorerMode.AUTO.value,
         help="auto: rules where verifiable, the judge otherwise; fallback: also the judge where a rule finds no "
         "single answer",
     )

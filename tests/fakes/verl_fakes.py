@@ -4,7 +4,7 @@ verl's agent loop calls ``await llm_client.generate(request_id, prompt_ids=..., 
 and reads a ``TokenOutput``. This fake answers from a script: the prompt is identified by the first
 script key token found in it, the prompt kind (PASR or standard) by whether the system prompt mentions
 ``<think>``, and the k-th request for that prompt gets the k-th scripted response. It is pickled into
-Ray actors, so it must live in an importable module (tests put this directory on the workers' path).
+Ray actors, so it must live in an importable module (tests put the repo root on the workers' path).
 """
 
 from __future__ import annotations

@@ -23,19 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from statistics import fmean
 from typing import Any
 
 from recipe.pasr.metrics import RefineStats
+from recipe.pasr.tools.reporting import mean_or_none, save_figure
 
 Record = Mapping[str, Any]
 
 AVERAGE = "average"
 _AVERAGED = ("acc", "tokens", "refine_rate", "format_ok_rate", "truncated_rate", "initial_acc")
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return fmean(values) if values else None
 
 
 def task_metrics(records: Sequence[Record]) -> dict[str, Any]:
@@ -52,15 +48,15 @@ def task_metrics(records: Sequence[Record]) -> dict[str, Any]:
         "n": len(records),
         "scored": len(scored),
         "complete": len(scored) == len(records) and len(initial) == len(initials),
-        "acc": _mean(scored),
+        "acc": mean_or_none(scored),
         "judge_failures": sum(bool(r.get("judge_failed")) for r in records),
         "rule_unresolved": stats.rule_unresolved,
         "rule_fallbacks": stats.rule_fallbacks,
-        "tokens": _mean([float(r["tokens"]) for r in records]),
-        "truncated_rate": _mean([float(r["finish_reason"] == "length") for r in records]),
+        "tokens": mean_or_none([float(r["tokens"]) for r in records]),
+        "truncated_rate": mean_or_none([float(r["finish_reason"] == "length") for r in records]),
         "refine_rate": rates["refine_rate"] if policy else None,
         "format_ok_rate": rates["format_ok_rate"] if policy else None,
-        "initial_acc": _mean(initial),
+        "initial_acc": mean_or_none(initial),
     }
 
 
@@ -70,7 +66,7 @@ def average(per_task: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {"tasks": len(complete), "incomplete_tasks": sorted(set(per_task) - set(complete))}
     for key in _AVERAGED:
         values = [m[key] for m in complete.values() if m.get(key) is not None]
-        result[key] = _mean(values)
+        result[key] = mean_or_none(values)
     result["judge_failures"] = sum(m["judge_failures"] for m in per_task.values())
     for key in ("rule_unresolved", "rule_fallbacks"):  # absent from runs stored before they were counted
         result[key] = sum(m.get(key, 0) for m in per_task.values())
@@ -199,7 +195,7 @@ def compare(
     rows[AVERAGE] = {
         "tasks": len(averaged),
         "n": sum(row["n"] for row in averaged),
-        **{key: _mean([row[key] for row in averaged if row[key] is not None]) for key in _SHARED_MEANS},
+        **{key: mean_or_none([row[key] for row in averaged if row[key] is not None]) for key in _SHARED_MEANS},
         "judge_failures": sum(row["judge_failures"] for row in rows.values()),
     }
     rows[AVERAGE]["acc_change"] = _delta(rows[AVERAGE]["acc_candidate"], rows[AVERAGE]["acc_baseline"])
@@ -236,10 +232,10 @@ def _scored(records: Mapping[Any, Record]) -> dict[Any, Record]:
 def _shared_row(a: Mapping[Any, Record], b: Mapping[Any, Record]) -> dict[str, Any]:
     scored_a, scored_b = _scored(a), _scored(b)
     shared = sorted(scored_a.keys() & scored_b.keys())
-    acc_a = _mean([float(scored_a[k]["acc"]) for k in shared])
-    acc_b = _mean([float(scored_b[k]["acc"]) for k in shared])
-    tokens_a = _mean([float(a[k]["tokens"]) for k in shared])
-    tokens_b = _mean([float(b[k]["tokens"]) for k in shared])
+    acc_a = mean_or_none([float(scored_a[k]["acc"]) for k in shared])
+    acc_b = mean_or_none([float(scored_b[k]["acc"]) for k in shared])
+    tokens_a = mean_or_none([float(a[k]["tokens"]) for k in shared])
+    tokens_b = mean_or_none([float(b[k]["tokens"]) for k in shared])
     paired = {"better": 0, "worse": 0, "same": 0}
     for k in shared:
         old, new = scored_a[k]["acc"], scored_b[k]["acc"]
@@ -257,8 +253,8 @@ def _shared_row(a: Mapping[Any, Record], b: Mapping[Any, Record]) -> dict[str, A
         "tokens_candidate": tokens_b,
         "tokens_relative_change": _relative(tokens_b, tokens_a),
         "paired": paired,
-        "acc_baseline_own": _mean([float(r["acc"]) for r in scored_a.values()]),
-        "acc_candidate_own": _mean([float(r["acc"]) for r in scored_b.values()]),
+        "acc_baseline_own": mean_or_none([float(r["acc"]) for r in scored_a.values()]),
+        "acc_candidate_own": mean_or_none([float(r["acc"]) for r in scored_b.values()]),
         "judge_failures": sum(bool(r.get("judge_failed")) for r in (*a.values(), *b.values())),
     }
 
@@ -326,12 +322,7 @@ def _signed(value: float | None, scale: float) -> str:
 
 def comparison_plot(comparison: Mapping[str, Any], labels: tuple[str, str], path: Path) -> Path:
     """Grouped bars per task: accuracy and mean response tokens of both runs."""
-    import matplotlib.pyplot as plt
-
-    figure = comparison_figure(comparison, labels)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(comparison_figure(comparison, labels), path, dpi=120)
 
 
 def comparison_figure(comparison: Mapping[str, Any], labels: tuple[str, str]) -> Any:

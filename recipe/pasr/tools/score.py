@@ -1,8 +1,8 @@
 """Offline scoring CLI: the PASR reward on a JSONL file of responses.
 
-    python -m recipe.pasr.score --input in.jsonl --output out.jsonl [--scorer auto|rule|judge]
+    python -m recipe.pasr.tools.score --input in.jsonl --output out.jsonl [--scorer auto|rule|judge]
         [--judge-url URL --judge-model NAME] [--baseline in_group|paired|precomputed]
-    python -m recipe.pasr.score --demo
+    python -m recipe.pasr.tools.score --demo
 
 Each input line is one response: ``uid`` (prompt group id), ``response``, ``ground_truth``,
 ``data_source``, ``question``, optional ``role`` and ``baseline_acc``; or a line of the JSONL that
@@ -50,6 +50,7 @@ import sys
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import partial
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -58,6 +59,7 @@ from typing import Any
 from tqdm import tqdm
 
 from recipe.pasr import exit_codes
+from recipe.pasr.jsonl import JsonLine, read_jsonl
 from recipe.pasr.metrics import RefineStats
 from recipe.pasr.reward import (
     BaselineMode,
@@ -123,14 +125,11 @@ def prompt_uid(key: str) -> str:
     return key
 
 
-def parse_record(line: int, text: bytes | str, scorer: SampleScorer, default_data_source: str | None) -> Record:
+def parse_record(read: JsonLine, scorer: SampleScorer, default_data_source: str | None) -> Record:
     """Validate one line. A record scoring cannot handle with ``scorer`` raises ScorerSetupError naming it."""
-    try:
-        obj = json.loads(text)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise InputError(line, f"invalid JSON ({exc})") from None
-    if not isinstance(obj, dict):
-        raise InputError(line, f"expected a JSON object, got {type(obj).__name__}")
+    line, obj = read.number, read.record
+    if obj is None:
+        raise InputError(line, str(read.problem))
     # A verl rollout dump line has input/output/gts; anything else is read as our own format, so a
     # line with neither shape is reported as missing 'response'.
     dump = "response" not in obj and "output" in obj
@@ -173,19 +172,16 @@ def parse_record(line: int, text: bytes | str, scorer: SampleScorer, default_dat
 
 
 def read_records(
-    path: Path, parse: Callable[[int, bytes], Record], on_skip: Callable[[InputError], None] | None
+    path: Path, parse: Callable[[JsonLine], Record], on_skip: Callable[[InputError], None] | None
 ) -> Iterator[Record]:
     """Valid records of a JSONL file: a malformed line raises, or goes to ``on_skip``. Blank lines are ignored."""
-    with path.open("rb") as lines:
-        for number, text in enumerate(lines, start=1):
-            if not text.strip():
-                continue
-            try:
-                yield parse(number, text)
-            except InputError as exc:
-                if on_skip is None:
-                    raise
-                on_skip(exc)
+    for line in read_jsonl(path):
+        try:
+            yield parse(line)
+        except InputError as exc:
+            if on_skip is None:
+                raise
+            on_skip(exc)
 
 
 # --- grouping and ordering -------------------------------------------------------------------------
@@ -427,8 +423,8 @@ async def score_file(
         if summary.skipped_lines <= _SHOWN_SKIPS:
             print(f"{PROG}: skipped {error}", file=sys.stderr)
 
-    def parse(line: int, text: bytes) -> Record:
-        return parse_record(line, text, scorer, options.data_source)
+    def parse(line: JsonLine) -> Record:
+        return parse_record(line, scorer, options.data_source)
 
     on_skip = skip if options.skip_invalid else None
     expected = Counter(record.group for record in read_records(path, parse, on_skip))
@@ -541,6 +537,21 @@ def run_demo(args: argparse.Namespace, config: RewardConfig) -> Summary:
 # --- command line ----------------------------------------------------------------------------------
 
 
+# Command-line options that are RewardConfig fields of the same name.
+_REWARD_OPTIONS = (
+    "baseline",
+    "missing_answer_acc",
+    "judge_failure_policy",
+    "judge_failure_max_rate",
+    "judge_failure_min_count",
+)
+
+
+def _plain(default: object) -> object:
+    """An enum default as the string a user would type, like the choices it is one of."""
+    return default.value if isinstance(default, Enum) else default
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -561,37 +572,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=ScorerMode.AUTO.value,
         help="auto: rule where one exists; fallback: also the judge where the rule finds no single answer",
     )
-    parser.add_argument(
-        "--baseline",
-        choices=[mode.value for mode in BaselineMode],
-        default=BaselineMode.IN_GROUP.value,
-        help="what refinement is compared to",
-    )
+    parser.add_argument("--baseline", choices=[mode.value for mode in BaselineMode], help="what refinement is compared to")
     parser.add_argument(
         "--data-source", metavar="NAME", help="data source for records without one (verl rollout dumps)"
     )
     parser.add_argument(
         "--skip-invalid", action="store_true", help="skip and count malformed lines instead of stopping"
     )
-    parser.add_argument(
-        "--missing-answer-acc", type=float, metavar="ACC", default=0.0, help="acc of a response with no answer"
-    )
+    parser.add_argument("--missing-answer-acc", type=float, metavar="ACC", help="acc of a response with no answer")
     judge = parser.add_argument_group("judge (data sources without a rule scorer, or --scorer judge)")
     add_judge_arguments(judge)
+    judge.add_argument("--judge-target", choices=[target.value for target in JudgeTarget], default=JudgeTarget.ANSWER.value)
+    judge.add_argument("--judge-failure-policy", choices=[policy.value for policy in JudgeFailurePolicy])
+    judge.add_argument("--judge-failure-max-rate", type=float, metavar="RATE", help="stop above this failure rate")
     judge.add_argument(
-        "--judge-target", choices=[target.value for target in JudgeTarget], default=JudgeTarget.ANSWER.value
+        "--judge-failure-min-count", type=int, metavar="N", help="judged responses before the rate counts"
     )
-    judge.add_argument(
-        "--judge-failure-policy",
-        choices=[policy.value for policy in JudgeFailurePolicy],
-        default=JudgeFailurePolicy.NEUTRALIZE_GROUP.value,
-    )
-    judge.add_argument(
-        "--judge-failure-max-rate", type=float, metavar="RATE", default=0.1, help="stop above this failure rate"
-    )
-    judge.add_argument(
-        "--judge-failure-min-count", type=int, metavar="N", default=50, help="judged responses before the rate counts"
-    )
+    defaults = RewardConfig()  # the reward options' defaults are RewardConfig's own (one copy of each)
+    parser.set_defaults(**{name: _plain(getattr(defaults, name)) for name in _REWARD_OPTIONS})
     return parser
 
 
@@ -611,13 +609,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = RewardConfig(
-            baseline=args.baseline,
-            missing_answer_acc=args.missing_answer_acc,
-            judge_failure_policy=args.judge_failure_policy,
-            judge_failure_max_rate=args.judge_failure_max_rate,
-            judge_failure_min_count=args.judge_failure_min_count,
-        )
+        config = RewardConfig(**{name: getattr(args, name) for name in _REWARD_OPTIONS})
     except ValueError as exc:
         parser.error(str(exc))
     if args.demo:
