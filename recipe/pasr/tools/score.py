@@ -572,7 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=ScorerMode.AUTO.value,
         help="auto: rule where one exists; fallback: also the judge where the rule finds no single answer",
     )
-    parser.add_argument("--baseline", choices=[mode.value for mode in BaselineMode], help="what refinement is compared to")
+    parser.add_argument(
+        "--baseline", choices=[mode.value for mode in BaselineMode], help="what refinement is compared to"
+    )
     parser.add_argument(
         "--data-source", metavar="NAME", help="data source for records without one (verl rollout dumps)"
     )
@@ -582,7 +584,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--missing-answer-acc", type=float, metavar="ACC", help="acc of a response with no answer")
     judge = parser.add_argument_group("judge (data sources without a rule scorer, or --scorer judge)")
     add_judge_arguments(judge)
-    judge.add_argument("--judge-target", choices=[target.value for target in JudgeTarget], default=JudgeTarget.ANSWER.value)
+    judge.add_argument(
+        "--judge-target", choices=[target.value for target in JudgeTarget], default=JudgeTarget.ANSWER.value
+    )
     judge.add_argument("--judge-failure-policy", choices=[policy.value for policy in JudgeFailurePolicy])
     judge.add_argument("--judge-failure-max-rate", type=float, metavar="RATE", help="stop above this failure rate")
     judge.add_argument(
