@@ -1,4 +1,18 @@
 #!/usr/bin/env bash
+# Copyright 2026 The verl-recipe-pasr Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 # The whole PASR trainer on a CPU-only machine, before booking GPUs: a few GRPO steps of
 # `python -m verl.trainer.main_ppo +recipe=pasr_cpu` (= +recipe=pasr plus CPU sizes) with FSDP2, rollout
 # through verl's own vLLM integration on vLLM's CPU build, the PASR reward manager and group hook, the

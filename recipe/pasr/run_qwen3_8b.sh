@@ -1,4 +1,18 @@
 #!/usr/bin/env bash
+# Copyright 2026 The verl-recipe-pasr Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 # PASR on Qwen3-8B in thinking mode (the paper's model): one node with 8 GPUs; the judge is any
 # OpenAI-compatible endpoint, e.g. `vllm serve Qwen/Qwen2.5-72B-Instruct` on another node.
 # Extra Hydra overrides are passed through: bash run_qwen3_8b.sh pasr.reward.baseline=paired

@@ -1,4 +1,18 @@
 #!/usr/bin/env bash
+# Copyright 2026 The verl-recipe-pasr Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 # The pure core's tests (no verl, torch or vLLM) under Python 3.10, the oldest Python the package supports.
 # Finds a python3.10 ($PASR_PY310, PATH, pyenv, /usr); without one it says so and exits 0. Builds a venv
 # (cached in $PASR_PY310_VENV, rebuilt when the requirements change) with only what these tests import,
