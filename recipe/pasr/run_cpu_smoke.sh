@@ -39,4 +39,15 @@ export VERL_ENGINE_DEVICE=cuda
 export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1} OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 export TOKENIZERS_PARALLELISM=false
 
+# One trainer per host at a time. verl 0.9.1 syncs weights to vLLM through the socket
+# /tmp/rl-colocate-zmq-<Ray job id>-replica-<r>-rank-<k>.sock, and every fresh Ray cluster's first job id is
+# 01000000: two runs on one host (a test suite beside a benchmark, say) bind the same path, and a vLLM
+# server then loads the other run's weights or the run hangs in the sync. The lock makes the second run wait.
+lock=${PASR_TRAINER_LOCK:-/tmp/rl-colocate-zmq.lock}  # the socket directory is /tmp, whatever TMPDIR says
+if command -v flock >/dev/null; then
+  exec 9>"$lock"
+  flock -n 9 || { echo "another verl trainer holds $lock (verl's weight-sync socket is per host); waiting" >&2; flock 9; }
+else
+  echo "flock not found: nothing stops a second verl trainer on this host from sharing the weight-sync socket" >&2
+fi
 exec "$PY" -m verl.trainer.main_ppo +recipe=pasr_cpu "$@"
