@@ -44,6 +44,11 @@ class JudgeTarget(StrEnum):
     RESPONSE = "response"  # the whole response, as the paper's code did
 
 
+# The defaults of the scorer's two choices, read by PasrConfig and the CLIs (one copy each).
+DEFAULT_SCORER = ScorerMode.AUTO
+DEFAULT_JUDGE_TARGET = JudgeTarget.ANSWER
+
+
 class ScorerSetupError(ValueError):
     """A record cannot be scored with the chosen scorer (names the data source)."""
 
@@ -67,9 +72,9 @@ class SampleScorer:
     def __init__(
         self,
         config: RewardConfig,
-        mode: ScorerMode = ScorerMode.AUTO,
+        mode: ScorerMode = DEFAULT_SCORER,
         judge: JudgeClient | None = None,
-        judge_target: JudgeTarget = JudgeTarget.ANSWER,
+        judge_target: JudgeTarget = DEFAULT_JUDGE_TARGET,
     ) -> None:
         self.config = config
         self.mode = ScorerMode(mode)

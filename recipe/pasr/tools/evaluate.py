@@ -68,8 +68,16 @@ from recipe.pasr.chat_template import Messages, closed_think_warning, parse_chat
 from recipe.pasr.jsonl import parse_jsonl
 from recipe.pasr.response import ParsedResponse, parse_response
 from recipe.pasr.reward import RewardConfig, Role, SampleScore, result_record, score_group
-from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
-from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
+from recipe.pasr.scoring.judge import JudgeClient, JudgeOptions, add_judge_arguments, judge_from_args
+from recipe.pasr.scoring.sample import (
+    DEFAULT_JUDGE_TARGET,
+    DEFAULT_SCORER,
+    JudgeTarget,
+    SampleScorer,
+    ScoreRequest,
+    ScorerMode,
+    ScorerSetupError,
+)
 from recipe.pasr.tasks import TASKS, paper_eval_prompt, paper_judge_type, resolve_task
 from recipe.pasr.tools.backends import (
     Backend,
@@ -272,7 +280,7 @@ class Scorer:
         mode: ScorerMode,
         judge: JudgeClient | None,
         score_invalid_format: bool,
-        judge_target: JudgeTarget = JudgeTarget.ANSWER,
+        judge_target: JudgeTarget = DEFAULT_JUDGE_TARGET,
         protocol: str = "rules",
     ) -> None:
         self.config = RewardConfig(score_invalid_format=score_invalid_format)
@@ -419,7 +427,7 @@ class RunConfig:
     judge_model: str | None
     score_invalid_format: bool
     protocol: str = "rules"
-    judge_target: str = JudgeTarget.ANSWER.value
+    judge_target: str = DEFAULT_JUDGE_TARGET.value
     judge_temperature: float = 0.0
     judge_scale: str = "binary"
 
@@ -627,11 +635,11 @@ def run_main(args: argparse.Namespace) -> int:
         raise RunError("--protocol paper judges the whole response; drop --judge-target answer or use --protocol rules")
     if paper and args.chat_template_kwargs:
         raise RunError("--protocol paper prompts without a chat template: --chat-template-kwargs would have no effect")
-    if paper and args.scorer != ScorerMode.AUTO.value:
+    if paper and args.scorer != DEFAULT_SCORER.value:
         raise RunError("--protocol paper judges every task: --scorer does not apply")
-    judge_target = JudgeTarget(args.judge_target or (JudgeTarget.RESPONSE if paper else JudgeTarget.ANSWER))
+    judge_target = JudgeTarget(args.judge_target or (JudgeTarget.RESPONSE if paper else DEFAULT_JUDGE_TARGET))
     if args.judge_temperature is None:
-        args.judge_temperature = PAPER_JUDGE_TEMPERATURE if paper else 0.0
+        args.judge_temperature = PAPER_JUDGE_TEMPERATURE if paper else JudgeOptions.temperature
     config = RunConfig(
         model=args.model or args.api_model,
         api_model=args.api_model if backend == "openai" else None,
@@ -810,7 +818,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--scorer",
         choices=[m.value for m in ScorerMode],
-        default=ScorerMode.AUTO.value,
+        default=DEFAULT_SCORER.value,
         help="auto: rules where verifiable, the judge otherwise; fallback: also the judge where a rule finds no "
         "single answer",
     )

@@ -87,7 +87,15 @@ from recipe.pasr.reward import (
     score_group,
 )
 from recipe.pasr.scoring.judge import JudgeClient, add_judge_arguments, judge_from_args
-from recipe.pasr.scoring.sample import JudgeTarget, SampleScorer, ScoreRequest, ScorerMode, ScorerSetupError
+from recipe.pasr.scoring.sample import (
+    DEFAULT_JUDGE_TARGET,
+    DEFAULT_SCORER,
+    JudgeTarget,
+    SampleScorer,
+    ScoreRequest,
+    ScorerMode,
+    ScorerSetupError,
+)
 from recipe.pasr.tasks import UnknownDataSource, resolve_task
 
 PROG = "pasr-score"
@@ -583,7 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scorer",
         choices=[mode.value for mode in ScorerMode],
-        default=ScorerMode.AUTO.value,
+        default=DEFAULT_SCORER.value,
         help="auto: rule where one exists; fallback: also the judge where the rule finds no single answer",
     )
     parser.add_argument(
@@ -599,7 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     judge = parser.add_argument_group("judge (data sources without a rule scorer, or --scorer judge)")
     add_judge_arguments(judge)
     judge.add_argument(
-        "--judge-target", choices=[target.value for target in JudgeTarget], default=JudgeTarget.ANSWER.value
+        "--judge-target", choices=[target.value for target in JudgeTarget], default=DEFAULT_JUDGE_TARGET.value
     )
     judge.add_argument("--judge-failure-policy", choices=[policy.value for policy in JudgeFailurePolicy])
     judge.add_argument("--judge-failure-max-rate", type=float, metavar="RATE", help="stop above this failure rate")

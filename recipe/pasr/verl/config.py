@@ -31,7 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 from recipe.pasr.enums import StrEnum
 from recipe.pasr.reward import RewardConfig
 from recipe.pasr.scoring.judge import JudgeConfig, JudgeOptions
-from recipe.pasr.scoring.sample import JudgeTarget, ScorerMode
+from recipe.pasr.scoring.sample import DEFAULT_JUDGE_TARGET, DEFAULT_SCORER, JudgeTarget, ScorerMode
 
 AGENT_LOOP_MANAGER = "recipe.pasr.verl.agent_loop.PasrAgentLoopManager"
 REWARD_MANAGER_PATH = "pkg://recipe.pasr.verl.reward_manager"
@@ -68,8 +68,8 @@ class JudgeSettings(JudgeOptions):
 
 @dataclass
 class PasrConfig:
-    scorer: ScorerMode = ScorerMode.AUTO
-    judge_target: JudgeTarget = JudgeTarget.ANSWER
+    scorer: ScorerMode = DEFAULT_SCORER
+    judge_target: JudgeTarget = DEFAULT_JUDGE_TARGET
     judge_backend: JudgeBackend = JudgeBackend.NONE
     # recipe.pasr.scoring.judge.JudgeConfig's settings (url/model filled per backend).
     judge: JudgeSettings = field(default_factory=JudgeSettings)
