@@ -54,8 +54,10 @@ def test_two_steps_per_condition_write_every_output(tmp_path, capsys, monkeypatc
         assert run["returncode"] == 0 and run["steps_done"] == 2, run["log"]
         assert sorted(run["validation"]) == ["0", "2"]  # before the first update and after the last
         assert sorted(run["train"]) == ["1", "2"]
-        for rates in (*run["validation"].values(), *run["train"].values()):
+        for rates in run["validation"].values():  # the held-out prompts cover every kind
             assert set(rates) == set(learning_cpu.KIND_NAMES)
+        for rates in run["train"].values():  # 4 shuffled prompts a step need not
+            assert rates and set(rates) <= set(learning_cpu.KIND_NAMES)
         delta = report["summary"][f"{'learn' if condition == 'pasr' else 'control'}_refine_delta_helps"]
         first, last = run["validation"]["0"]["helps"], run["validation"]["2"]["helps"]
         assert delta == pytest.approx(last["refine_rate"] - first["refine_rate"])
