@@ -52,6 +52,7 @@ from typing import Any
 from recipe.pasr.cpu.prepare import PrepareSettings, prepare
 from recipe.pasr.cpu.refine_task import KINDS, WARM_START_STEPS, kind_of
 from recipe.pasr.cpu.trainer_run import run_cpu_trainer
+from recipe.pasr.jsonl import parse_jsonl
 
 CONDITIONS = {"pasr": [], "control": ["pasr.reward.bonus_weight=0"]}
 KIND_NAMES = [kind.name for kind in KINDS]
@@ -63,7 +64,7 @@ class LearningSettings:
 
     steps: int = 200
     seeds: tuple[int, ...] = (0, 1, 2)
-    prompts_per_step: int = 12  # 4 per kind
+    prompts_per_step: int = 12  # 6 helps, 3 neutral, 3 hurts (refine_task.KIND_CYCLE)
     samples_per_prompt: int = 8
     train_prompts: int = 1200
     val_prompts: int = 48
@@ -96,8 +97,10 @@ class LearningSettings:
 def refine_rates(lines: Iterable[str]) -> dict[str, dict[str, float]]:
     """Per kind: responses, refine rate and accuracy over a dump's lines (PASR columns ``is_refine``, ``acc``)."""
     counts: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
-    for number, line in enumerate(lines, 1):
-        row = json.loads(line)
+    for line in parse_jsonl(text.encode() for text in lines):
+        if line.record is None:
+            raise ValueError(f"dump line {line.number}: {line.problem}")
+        row, number = line.record, line.number
         if "is_refine" not in row or "acc" not in row:
             raise ValueError(f"dump line {number} has no PASR columns is_refine/acc: keys {sorted(row)}")
         if row.get("role", "policy") != "policy":
