@@ -130,7 +130,7 @@ def run_seed(settings: LearningSettings, seed: int, workdir: Path) -> dict[str, 
     saved = seed_dir / "result.json"
     if saved.exists():
         stored = json.loads(saved.read_text())
-        if stored["settings"] == json.loads(json.dumps(asdict(settings))):
+        if seed_settings(stored["settings"]) == seed_settings(json.loads(json.dumps(asdict(settings)))):
             print(f"seed {seed}: reusing the finished runs in {saved}", file=sys.stderr)
             return _int_steps(stored["result"])
         print(f"seed {seed}: {saved} was made with other settings; running again", file=sys.stderr)
@@ -175,6 +175,11 @@ def run_seed(settings: LearningSettings, seed: int, workdir: Path) -> dict[str, 
     if all(result[condition]["returncode"] == 0 for condition in CONDITIONS):
         saved.write_text(json.dumps({"settings": asdict(settings), "commit": _commit(), "result": result}))
     return result
+
+
+def seed_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings that shape one seed's runs: which other seeds run, and a timeout it did not hit, do not."""
+    return {key: value for key, value in settings.items() if key not in ("seeds", "run_timeout_s")}
 
 
 def _commit() -> str:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import random
@@ -174,3 +175,22 @@ def test_deltas_are_final_minus_initial_validation_and_summarised_per_condition(
     assert summary["control_refine_delta_hurts"] == pytest.approx(-0.2)
     unfinished = {"validation": {0: validation(0.5, 0.5, 0.5)}, "train": {}, "steps_done": 1}
     assert all(value != value for value in learning_cpu.deltas(unfinished).values())  # NaN, never a fake 0
+
+
+def test_a_finished_seed_is_reused_whatever_other_seeds_run_but_not_after_a_setting_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a reusable seed started training")
+
+    monkeypatch.setattr(learning_cpu, "prepare", no_training)
+    made = learning_cpu.LearningSettings(seeds=(0,))
+    empty = {"validation": {"0": {}}, "train": {"1": {}}}
+    (tmp_path / "seed0").mkdir()
+    (tmp_path / "seed0" / "result.json").write_text(
+        json.dumps({"settings": dataclasses.asdict(made), "commit": "x", "result": {"pasr": empty, "control": empty}})
+    )
+    reused = learning_cpu.run_seed(dataclasses.replace(made, seeds=(0, 1, 2), run_timeout_s=1.0), 0, tmp_path)
+    assert reused["pasr"]["validation"] == {0: {}}  # step keys are ints again
+    with pytest.raises(AssertionError, match="started training"):
+        learning_cpu.run_seed(dataclasses.replace(made, lr=made.lr * 2), 0, tmp_path)
