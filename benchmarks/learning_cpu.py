@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -123,17 +124,11 @@ def read_dumps(directory: Path) -> dict[int, dict[str, dict[str, float]]]:
 def run_seed(settings: LearningSettings, seed: int, workdir: Path) -> dict[str, Any]:
     """Warm-start one model for ``seed``, train it under each condition; return the dumps' figures.
 
-    A seed whose runs all finished is saved to ``seed<N>/result.json`` with its settings and reused by a
-    later invocation with the same settings, so a long benchmark can be run one seed at a time.
+    Each finished run is saved to ``seed<N>/<condition>/result.json`` with its settings and reused by a
+    later invocation with the same settings, so a long benchmark can be run, or resumed, a run at a time
+    (the warm start is reused likewise, by :func:`prepare`).
     """
     seed_dir = workdir / f"seed{seed}"
-    saved = seed_dir / "result.json"
-    if saved.exists():
-        stored = json.loads(saved.read_text())
-        if seed_settings(stored["settings"]) == seed_settings(json.loads(json.dumps(asdict(settings)))):
-            print(f"seed {seed}: reusing the finished runs in {saved}", file=sys.stderr)
-            return _int_steps(stored["result"])
-        print(f"seed {seed}: {saved} was made with other settings; running again", file=sys.stderr)
     build = prepare(
         seed_dir / "cpu",
         PrepareSettings(
@@ -145,40 +140,55 @@ def run_seed(settings: LearningSettings, seed: int, workdir: Path) -> dict[str, 
         ),
     )
     result: dict[str, Any] = {"warm_start": build["warm_start"]}
-    for condition, condition_overrides in CONDITIONS.items():
-        run_dir = seed_dir / condition
-        run = run_cpu_trainer(
-            run_dir,
-            [
-                *settings.overrides(run_dir),
-                f"data.seed={seed}",
-                f"actor_rollout_ref.rollout.seed={seed}",
-                *condition_overrides,
-            ],
-            timeout_s=settings.run_timeout_s,
-            cpu_dir=seed_dir / "cpu",
-        )
-        validation = read_dumps(run_dir / "validation")
-        result[condition] = {
-            "returncode": run.returncode,
-            "wall_s": run.wall_s,
-            "steps_done": max(run.steps, default=0),
-            "validation": validation,
-            "train": read_dumps(run_dir / "rollouts"),
-            "log": str(run.log),
-        }
-        if run.returncode != 0:
-            print(
-                f"seed {seed} {condition}: trainer exited {run.returncode}; log {run.log}:\n{run.tail()}",
-                file=sys.stderr,
-            )
-    if all(result[condition]["returncode"] == 0 for condition in CONDITIONS):
+    for condition in CONDITIONS:
+        result[condition] = run_condition(settings, seed, condition, seed_dir)
+    return result
+
+
+def run_condition(settings: LearningSettings, seed: int, condition: str, seed_dir: Path) -> dict[str, Any]:
+    """One trainer run from the seed's warm start, or its saved result when one with these settings exists."""
+    run_dir = seed_dir / condition
+    saved = run_dir / "result.json"
+    wanted = seed_settings(json.loads(json.dumps(asdict(settings))))
+    if saved.exists():
+        stored = json.loads(saved.read_text())
+        if seed_settings(stored["settings"]) == wanted:
+            print(f"seed {seed} {condition}: reusing the finished run in {saved}", file=sys.stderr)
+            return _int_steps(stored["result"])
+        print(f"seed {seed} {condition}: {saved} was made with other settings; running again", file=sys.stderr)
+        saved.unlink()
+    for stale in ("rollouts", "validation", "checkpoints"):  # an unfinished run's dumps would mix with this one's
+        shutil.rmtree(run_dir / stale, ignore_errors=True)
+    run = run_cpu_trainer(
+        run_dir,
+        [
+            *settings.overrides(run_dir),
+            f"data.seed={seed}",
+            f"actor_rollout_ref.rollout.seed={seed}",
+            *CONDITIONS[condition],
+        ],
+        timeout_s=settings.run_timeout_s,
+        cpu_dir=seed_dir / "cpu",
+    )
+    result = {
+        "returncode": run.returncode,
+        "wall_s": run.wall_s,
+        "steps_done": max(run.steps, default=0),
+        "validation": read_dumps(run_dir / "validation"),
+        "train": read_dumps(run_dir / "rollouts"),
+        "log": str(run.log),
+    }
+    if run.returncode == 0:
         saved.write_text(json.dumps({"settings": asdict(settings), "commit": _commit(), "result": result}))
+    else:
+        failure = f"seed {seed} {condition}: trainer exited {run.returncode}; log {run.log}:\n{run.tail()}"
+        print(failure, file=sys.stderr)
     return result
 
 
 def seed_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings that shape one seed's runs: which other seeds run, and a timeout it did not hit, do not."""
+    """The settings that shape a seed's runs: which other seeds run, and a timeout a finished run did not hit,
+    do not."""
     return {key: value for key, value in settings.items() if key not in ("seeds", "run_timeout_s")}
 
 
@@ -189,10 +199,9 @@ def _commit() -> str:
 
 
 def _int_steps(result: dict[str, Any]) -> dict[str, Any]:
-    """JSON made the step keys of a saved seed's dumps strings; make them steps again."""
-    for condition in CONDITIONS:
-        for dumps in ("validation", "train"):
-            result[condition][dumps] = {int(step): rates for step, rates in result[condition][dumps].items()}
+    """JSON made the step keys of a saved run's dumps strings; make them steps again."""
+    for dumps in ("validation", "train"):
+        result[dumps] = {int(step): rates for step, rates in result[dumps].items()}
     return result
 
 

@@ -66,4 +66,4 @@ def test_two_steps_per_condition_write_every_output(tmp_path, capsys, monkeypatc
 
     # A finished seed is reused by a later invocation with the same settings (no trainer starts again).
     assert learning_cpu.main(["--workdir", str(tmp_path), *SMALLEST]) == 0
-    assert "reusing the finished runs" in capsys.readouterr().err
+    assert "reusing the finished run in" in capsys.readouterr().err

@@ -29,6 +29,7 @@ import pytest
 
 from recipe.pasr.cpu import refine_task
 from recipe.pasr.cpu.refine_task import KINDS, MAX_OPERAND, kind_of, records, synthetic_example
+from recipe.pasr.cpu.trainer_run import TrainerRun
 from recipe.pasr.response import parse_response
 from recipe.pasr.scoring.rules import score_gsm8k
 from recipe.pasr.tasks import pasr_messages
@@ -177,20 +178,36 @@ def test_deltas_are_final_minus_initial_validation_and_summarised_per_condition(
     assert all(value != value for value in learning_cpu.deltas(unfinished).values())  # NaN, never a fake 0
 
 
-def test_a_finished_seed_is_reused_whatever_other_seeds_run_but_not_after_a_setting_changed(
+def test_a_finished_run_is_reused_whatever_other_seeds_run_but_not_after_a_setting_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_training(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a reusable seed started training")
+    started: list[Path] = []
 
-    monkeypatch.setattr(learning_cpu, "prepare", no_training)
+    def trainer(run_dir: Path, overrides: list[str], **kwargs: object) -> TrainerRun:
+        started.append(run_dir)
+        (run_dir / "validation").mkdir(parents=True)
+        (run_dir / "validation" / "0.jsonl").write_text(_dump_line(0, True, 1.0) + "\n")
+        log = run_dir / "trainer.log"
+        log.write_text("step:1 - x:1\n")
+        return TrainerRun(0, 1.0, log, {1: {"x": 1.0}})
+
+    monkeypatch.setattr(learning_cpu, "prepare", lambda directory, settings: {"warm_start": {"steps": 1}})
+    monkeypatch.setattr(learning_cpu, "run_cpu_trainer", trainer)
     made = learning_cpu.LearningSettings(seeds=(0,))
-    empty = {"validation": {"0": {}}, "train": {"1": {}}}
-    (tmp_path / "seed0").mkdir()
-    (tmp_path / "seed0" / "result.json").write_text(
-        json.dumps({"settings": dataclasses.asdict(made), "commit": "x", "result": {"pasr": empty, "control": empty}})
-    )
+    (tmp_path / "seed0" / "pasr" / "rollouts").mkdir(parents=True)
+    (tmp_path / "seed0" / "pasr" / "rollouts" / "9.jsonl").write_text("left by an unfinished run\n")
+    first = learning_cpu.run_seed(made, 0, tmp_path)
+    assert started == [tmp_path / "seed0" / "pasr", tmp_path / "seed0" / "control"]
+    assert first["pasr"]["train"] == {}  # the unfinished run's dump was removed, not read
+    assert first["pasr"]["validation"][0]["helps"]["refine_rate"] == 1.0
+
+    # Another seeds list or timeout: both runs reused; a saved run's step keys are ints again.
     reused = learning_cpu.run_seed(dataclasses.replace(made, seeds=(0, 1, 2), run_timeout_s=1.0), 0, tmp_path)
-    assert reused["pasr"]["validation"] == {0: {}}  # step keys are ints again
-    with pytest.raises(AssertionError, match="started training"):
-        learning_cpu.run_seed(dataclasses.replace(made, lr=made.lr * 2), 0, tmp_path)
+    assert len(started) == 2 and reused["control"]["validation"] == first["control"]["validation"]
+    # An interrupted seed runs only what is missing.
+    (tmp_path / "seed0" / "control" / "result.json").unlink()
+    learning_cpu.run_seed(made, 0, tmp_path)
+    assert started[2:] == [tmp_path / "seed0" / "control"]
+    # Another setting: both run again.
+    learning_cpu.run_seed(dataclasses.replace(made, lr=made.lr * 2), 0, tmp_path)
+    assert started[3:] == [tmp_path / "seed0" / "pasr", tmp_path / "seed0" / "control"]
