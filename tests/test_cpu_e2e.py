@@ -16,33 +16,53 @@
 
 Real verl 0.9.1 trainer (FSDP2 actor and reference), rollout through verl's own vLLM integration on
 vLLM's CPU build, the PASR reward manager and group hook, GRPO update, weight sync, checkpoints; a tiny
-warm-started model and GSM8K-style records scored by rule. One 3-step training run and one run resumed
-from its step-2 checkpoint carry every check; the step-3 checkpoint is then merged with verl's model
-merger and evaluated.
+warm-started model and GSM8K-style records scored by rule.
+
+The runs come from ``benchmarks/learning_cpu.py`` at its smallest (one seed, 3 steps of each condition), so
+the learning benchmark cannot rot and no trainer start is spent twice: its PASR run is the 3-step run every
+check below reads, its control run is the benchmark's own. A run resumed from the PASR run's step-2
+checkpoint follows, and the step-3 checkpoint is then merged with verl's model merger and evaluated.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from recipe.pasr.cpu.trainer_run import TrainerRun, run_cpu_trainer
+from recipe.pasr.cpu.trainer_run import TrainerRun, parse_steps, run_cpu_trainer
 from recipe.pasr.metrics import summarize
+from tests.benchmark_module import BENCHMARKS, load_benchmark
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ray]
 
 TIMEOUT_S = 900
 PASR_METRICS = set(summarize([]))
 DATA = Path(__file__).resolve().parent / "data"
+learning_cpu = load_benchmark("learning_cpu")
+# verl needs each step's responses (prompts × samples) divisible by the log-prob micro-batch (8).
+SMALLEST = [
+    "--seeds", "0", "--steps", "3", "--warm-start-steps", "300", "--train-prompts", "16",
+    "--prompts-per-step", "4", "--samples-per-prompt", "4",
+    "--val-prompts", "4", "--val-samples-per-prompt", "2", "--run-timeout-s", str(TIMEOUT_S),
+    "--override", "trainer.save_freq=2", "--override", "trainer.logger=[console,tensorboard]",
+    "--override", "trainer.experiment_name=e2e",
+]  # fmt: skip
 
 
 def assert_ok(run: TrainerRun) -> None:
     assert run.returncode == 0, f"trainer exited {run.returncode} after {run.wall_s:.0f} s:\n{run.tail()}"
+
+
+def run_benchmark(workdir: Path) -> subprocess.CompletedProcess:
+    # Each trainer run has its own hard timeout inside the script; this one bounds the script itself.
+    command = [sys.executable, str(BENCHMARKS / "learning_cpu.py"), "--workdir", str(workdir), *SMALLEST]
+    return subprocess.run(command, capture_output=True, text=True, timeout=2 * TIMEOUT_S + 300)
 
 
 @pytest.fixture(scope="module")
@@ -51,39 +71,72 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first_run(workdir) -> TrainerRun:
-    run = run_cpu_trainer(
-        workdir,
-        [
-            "trainer.total_training_steps=3",
-            "trainer.save_freq=2",
-            f"trainer.rollout_data_dir={workdir / 'rollouts'}",
-            "trainer.logger=[console,tensorboard]",
-            "trainer.experiment_name=e2e",
-        ],
-        timeout_s=TIMEOUT_S,
-    )
-    print(f"first run: {run.wall_s:.0f} s", file=sys.stderr)
-    assert_ok(run)
-    return run
+def benchmark(workdir) -> subprocess.CompletedProcess:
+    finished = run_benchmark(workdir)
+    print(f"learning benchmark, smallest:\n{finished.stdout}", file=sys.stderr)
+    assert finished.returncode == 0, finished.stderr[-5000:]
+    return finished
+
+
+@pytest.fixture(scope="module")
+def first_run(benchmark, workdir) -> TrainerRun:
+    """The benchmark's PASR run: validation before the first update (step 0), then training steps 1–3."""
+    run = json.loads((workdir / "learning_cpu.json").read_text())["runs"]["0"]["pasr"]
+    log = Path(run["log"])
+    trainer_run = TrainerRun(run["returncode"], run["wall_s"], log, parse_steps(log.read_text(errors="replace")))
+    print(f"first run: {trainer_run.wall_s:.0f} s", file=sys.stderr)
+    assert_ok(trainer_run)
+    return trainer_run
+
+
+def training_steps(run: TrainerRun) -> dict[int, dict[str, float]]:
+    return {step: metrics for step, metrics in run.steps.items() if step > 0}
+
+
+def test_learning_benchmark_reports_every_figure_from_its_runs(benchmark, workdir):
+    printed = dict(re.findall(r"^(\w+)=(-?[\d.]+|nan)$", benchmark.stdout, re.M))
+    for prefix in ("learn", "control"):
+        for kind in learning_cpu.KIND_NAMES:
+            assert printed.get(f"{prefix}_refine_delta_{kind}", "nan") != "nan", (prefix, kind)
+
+    report = json.loads((workdir / "learning_cpu.json").read_text())
+    for condition in learning_cpu.CONDITIONS:
+        run = report["runs"]["0"][condition]
+        assert run["returncode"] == 0 and run["steps_done"] == 3, run["log"]
+        assert sorted(run["validation"]) == ["0", "3"]  # before the first update and after the last
+        assert sorted(run["train"]) == ["1", "2", "3"]
+        for rates in run["validation"].values():  # the held-out prompts cover every kind
+            assert set(rates) == set(learning_cpu.KIND_NAMES)
+        for rates in run["train"].values():  # 4 shuffled prompts a step need not
+            assert rates and set(rates) <= set(learning_cpu.KIND_NAMES)
+        prefix = "learn" if condition == "pasr" else "control"
+        first, last = run["validation"]["0"]["helps"], run["validation"]["3"]["helps"]
+        delta = report["summary"][f"{prefix}_refine_delta_helps"]
+        assert delta == pytest.approx(last["refine_rate"] - first["refine_rate"])
+        assert float(printed[f"{prefix}_refine_delta_helps"]) == pytest.approx(delta, abs=5e-4)
+    assert (workdir / "learning_cpu.png").stat().st_size > 10_000
+    assert "| 0 | pasr | 3 |" in (workdir / "learning_cpu.md").read_text()
 
 
 def test_three_steps_train_with_every_pasr_metric(first_run):
-    assert sorted(first_run.steps) == [1, 2, 3]
-    for step, metrics in first_run.steps.items():
+    steps = training_steps(first_run)
+    assert sorted(steps) == [1, 2, 3]
+    for step, metrics in steps.items():
         missing = PASR_METRICS - set(metrics)
         assert not missing, f"step {step} lacks {sorted(missing)}"
     # Rewards differed inside groups, so GRPO had advantages and the update moved the weights.
-    assert max(metrics["actor/grad_norm"] for metrics in first_run.steps.values()) > 0
-    assert any(metrics["pasr/refine_rate"] > 0 for metrics in first_run.steps.values())
+    assert max(metrics["actor/grad_norm"] for metrics in steps.values()) > 0
+    assert any(metrics["pasr/refine_rate"] > 0 for metrics in steps.values())
     # vLLM starts from dummy weights (verl's load_format) and generates with the actor's only through the
     # weight sync: rollout and actor log-probs agree at every step, including after each update.
-    for step, metrics in first_run.steps.items():
+    for step, metrics in steps.items():
         assert metrics["training/rollout_probs_diff_mean"] < 0.02, (step, metrics["training/rollout_probs_diff_mean"])
+    # Validation before the first update and after the last scores with the same reward.
+    assert "val-aux/gsm8k/is_refine/mean@2" in first_run.steps[0] and "val-core/gsm8k/acc/mean@2" in steps[3]
 
 
 def test_rewards_training_used_equal_the_offline_reward(first_run, workdir, tmp_path):
-    dumps = sorted((workdir / "rollouts").glob("*.jsonl"))
+    dumps = sorted((workdir / "seed0" / "pasr" / "rollouts").glob("*.jsonl"))
     assert [dump.stem for dump in dumps] == ["1", "2", "3"]
     compared = 0
     for dump in dumps:
@@ -107,21 +160,22 @@ def test_rewards_training_used_equal_the_offline_reward(first_run, workdir, tmp_
 def test_metrics_reach_tensorboard(first_run, workdir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    runs = list((workdir / "tensorboard_log").glob("*/e2e"))
+    runs = list((workdir / "seed0" / "pasr" / "tensorboard_log").glob("*/e2e"))
     assert len(runs) == 1, runs
     events = EventAccumulator(str(runs[0]))
     events.Reload()
     assert [event.step for event in events.Scalars("pasr/refine_rate")] == [1, 2, 3]
     logged = {event.step: event.value for event in events.Scalars("pasr/refine_rate")}
-    assert logged == pytest.approx({step: m["pasr/refine_rate"] for step, m in first_run.steps.items()}, abs=1e-6)
+    expected = {step: m["pasr/refine_rate"] for step, m in training_steps(first_run).items()}
+    assert logged == pytest.approx(expected, abs=1e-6)
 
 
 def test_resume_from_step_two_reaches_step_three(first_run, workdir):
     """The resumed step also runs the paper's paired baseline and a validation pass (seconds, not a run)."""
-    checkpoint = workdir / "cpu" / "checkpoints" / "global_step_2"
+    checkpoint = workdir / "seed0" / "pasr" / "checkpoints" / "global_step_2"
     assert (checkpoint / "actor").is_dir()
     run = run_cpu_trainer(
-        workdir,
+        workdir / "resumed",
         [
             "trainer.total_training_steps=3",
             "trainer.resume_mode=resume_path",
@@ -132,7 +186,7 @@ def test_resume_from_step_two_reaches_step_three(first_run, workdir):
             "trainer.test_freq=3",
         ],
         timeout_s=TIMEOUT_S,
-        log_name="resumed.log",
+        cpu_dir=workdir / "seed0" / "cpu",
     )
     print(f"resumed run: {run.wall_s:.0f} s", file=sys.stderr)
     assert_ok(run)
@@ -149,7 +203,7 @@ def test_checkpoint_merges_and_evaluates(first_run, workdir, tmp_path):
     from recipe.pasr.data_prep import prepare_eval
 
     merged = tmp_path / "merged"
-    actor = workdir / "cpu" / "checkpoints" / "global_step_3" / "actor"
+    actor = workdir / "seed0" / "pasr" / "checkpoints" / "global_step_3" / "actor"
     merge = ["merge", "--backend", "fsdp", "--local_dir", str(actor), "--target_dir", str(merged)]
     subprocess.run([sys.executable, "-m", "verl.model_merger", *merge], check=True, capture_output=True)
     eval_data = tmp_path / "eval_data"
@@ -171,3 +225,10 @@ def test_checkpoint_merges_and_evaluates(first_run, workdir, tmp_path):
     assert len(records) == 6
     # The trained model writes PASR-shaped text (its tokenizer knows no MMLU words, so format is what shows).
     assert any("<think>" in record["response"] and "<answer>" in record["response"] for record in records)
+
+
+def test_a_finished_benchmark_is_reused_without_starting_a_trainer(benchmark, workdir):
+    again = run_benchmark(workdir)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stderr.count("reusing the finished run in") == len(learning_cpu.CONDITIONS)
+    assert "learn_refine_delta_helps=" in again.stdout

@@ -17,13 +17,10 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import random
-import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -33,19 +30,9 @@ from recipe.pasr.cpu.trainer_run import TrainerRun
 from recipe.pasr.response import parse_response
 from recipe.pasr.scoring.rules import score_gsm8k
 from recipe.pasr.tasks import pasr_messages
+from tests.benchmark_module import load_benchmark
 
-
-def _load_benchmark() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "learning_cpu.py"
-    spec = importlib.util.spec_from_file_location("learning_cpu", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-learning_cpu = _load_benchmark()
+learning_cpu = load_benchmark("learning_cpu")
 
 SAMPLES = 30_000
 
