@@ -71,7 +71,8 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def benchmark(workdir) -> subprocess.CompletedProcess:
+def learning_run(workdir) -> subprocess.CompletedProcess:
+    # Not named `benchmark`: pytest-benchmark, where installed, owns that fixture name.
     finished = run_benchmark(workdir)
     print(f"learning benchmark, smallest:\n{finished.stdout}", file=sys.stderr)
     assert finished.returncode == 0, finished.stderr[-5000:]
@@ -79,7 +80,7 @@ def benchmark(workdir) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def first_run(benchmark, workdir) -> TrainerRun:
+def first_run(learning_run, workdir) -> TrainerRun:
     """The benchmark's PASR run: validation before the first update (step 0), then training steps 1–3."""
     run = json.loads((workdir / "learning_cpu.json").read_text())["runs"]["0"]["pasr"]
     log = Path(run["log"])
@@ -93,8 +94,8 @@ def training_steps(run: TrainerRun) -> dict[int, dict[str, float]]:
     return {step: metrics for step, metrics in run.steps.items() if step > 0}
 
 
-def test_learning_benchmark_reports_every_figure_from_its_runs(benchmark, workdir):
-    printed = dict(re.findall(r"^(\w+)=(-?[\d.]+|nan)$", benchmark.stdout, re.M))
+def test_learning_benchmark_reports_every_figure_from_its_runs(learning_run, workdir):
+    printed = dict(re.findall(r"^(\w+)=(-?[\d.]+|nan)$", learning_run.stdout, re.M))
     for prefix in ("learn", "control"):
         for kind in learning_cpu.KIND_NAMES:
             assert printed.get(f"{prefix}_refine_delta_{kind}", "nan") != "nan", (prefix, kind)
@@ -227,8 +228,12 @@ def test_checkpoint_merges_and_evaluates(first_run, workdir, tmp_path):
     assert any("<think>" in record["response"] and "<answer>" in record["response"] for record in records)
 
 
-def test_a_finished_benchmark_is_reused_without_starting_a_trainer(benchmark, workdir):
-    again = run_benchmark(workdir)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert again.stderr.count("reusing the finished run in") == len(learning_cpu.CONDITIONS)
-    assert "learn_refine_delta_helps=" in again.stdout
+def test_a_finished_benchmark_is_reused_without_starting_a_trainer(learning_run, workdir, capsys, monkeypatch):
+    def no_trainer(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a finished run started a trainer again")
+
+    monkeypatch.setattr(learning_cpu, "run_cpu_trainer", no_trainer)
+    assert learning_cpu.main(["--workdir", str(workdir), *SMALLEST]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("reusing the finished run in") == len(learning_cpu.CONDITIONS)
+    assert "learn_refine_delta_helps=" in captured.out
