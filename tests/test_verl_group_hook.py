@@ -341,12 +341,13 @@ def test_validation_scores_with_the_same_reward_and_errors_surface(env):
 
 def test_trainer_modes_are_registered_in_every_ray_worker(env):
     @ray.remote
-    def trainer_for(mode: str) -> str:
+    def trainers_for(modes: list[str]) -> list[str]:
+        """Runs in a fresh Ray worker process: the recipe's setup hook, not the driver, registered them."""
         from verl.trainer.ppo.v1 import get_trainer_cls
 
-        return get_trainer_cls(mode).__name__
+        return [get_trainer_cls(mode).__name__ for mode in modes]
 
-    names = ray.get([trainer_for.remote(mode) for mode in ("pasr_sync", "pasr_colocate_async", "pasr_separate_async")])
+    names = ray.get(trainers_for.remote(["pasr_sync", "pasr_colocate_async", "pasr_separate_async"]))
     assert names == ["PasrPPOTrainerSync", "PasrPPOTrainerColocateAsync", "PasrPPOTrainerSeparateAsync"]
 
 
