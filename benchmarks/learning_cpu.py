@@ -14,7 +14,7 @@
 
 """Does the PASR reward teach a real (tiny) language model *when* to refine? The whole trainer, on CPU.
 
-``python benchmarks/learning_cpu.py [--steps N] [--seeds 0 1 2] [--workdir DIR]``
+``python benchmarks/learning_cpu.py [--steps N] [--seeds 0 1 2] [--workdir DIR] [--results-dir DIR]``
 
 Per seed: one tiny Llama warm-started on the refine-decision task (:mod:`recipe.pasr.cpu.refine_task`:
 three question kinds where refining helps, changes nothing or hurts; the model starts undecided), then two
@@ -27,8 +27,13 @@ update, vLLM rollout on vLLM's CPU build, the PASR reward manager and group hook
 The refine rate per kind is read from the runs' own dumps: validation on held-out questions before the
 first update and after the last (``trainer.validation_data_dir``, ``val_kwargs.n`` samples per question at
 the training temperature), and every training step's rollouts (``trainer.rollout_data_dir``) for the curves.
-Writes ``learning_cpu.json``, ``learning_cpu.md`` (table) and ``learning_cpu.png`` (refine rate per kind
-over steps, PASR vs control) to the work directory and ends with ``name=value`` lines:
+Each finished run's figures are saved to the results directory (``seed<N>_<condition>.json``, with its
+settings, commit and warm start); by default that is ``recipe/pasr/results/learning_cpu/`` in this checkout,
+committed, because a run takes about half an hour on 2 cores and the six runs do not fit one sitting: a
+later invocation with the same settings reuses them and runs only what is missing. The work directory holds
+what is only needed while a run lasts (models, dumps, checkpoints, logs). Writes ``learning_cpu.json``
+(settings and summary), ``learning_cpu.md`` (table) and ``learning_cpu.png`` (refine rate per kind over
+steps, PASR vs control) to the results directory and ends with ``name=value`` lines:
 ``learn_refine_delta_<kind>`` (final minus initial validation refine rate, PASR runs, mean over seeds) and
 ``control_refine_delta_<kind>``, plus the per-seed values and accuracies.
 
@@ -56,6 +61,7 @@ from recipe.pasr.cpu.trainer_run import run_cpu_trainer
 from recipe.pasr.jsonl import parse_jsonl
 
 CONDITIONS = {"pasr": [], "control": ["pasr.reward.bonus_weight=0"]}
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "recipe" / "pasr" / "results" / "learning_cpu"
 KIND_NAMES = [kind.name for kind in KINDS]
 
 
@@ -121,13 +127,16 @@ def read_dumps(directory: Path) -> dict[int, dict[str, dict[str, float]]]:
     }
 
 
-def run_seed(settings: LearningSettings, seed: int, workdir: Path) -> dict[str, Any]:
-    """Warm-start one model for ``seed``, train it under each condition; return the dumps' figures.
+def run_seed(settings: LearningSettings, seed: int, workdir: Path, results_dir: Path) -> dict[str, Any]:
+    """Train ``seed``'s warm-started model under each condition; return the dumps' figures per condition.
 
-    Each finished run is saved to ``seed<N>/<condition>/result.json`` with its settings and reused by a
-    later invocation with the same settings, so a long benchmark can be run, or resumed, a run at a time
-    (the warm start is reused likewise, by :func:`prepare`).
+    A run saved in ``results_dir`` with the same settings is reused; the warm start is built (or reused, by
+    :func:`prepare`) only when a run is missing.
     """
+    result = {condition: saved_run(settings, seed, condition, results_dir) for condition in CONDITIONS}
+    missing = [condition for condition, saved in result.items() if saved is None]
+    if not missing:
+        return result
     seed_dir = workdir / f"seed{seed}"
     build = prepare(
         seed_dir / "cpu",
@@ -139,24 +148,47 @@ def run_seed(settings: LearningSettings, seed: int, workdir: Path) -> dict[str, 
             task="refine_decision",
         ),
     )
-    result: dict[str, Any] = {"warm_start": build["warm_start"]}
-    for condition in CONDITIONS:
+    for condition in missing:
         result[condition] = run_condition(settings, seed, condition, seed_dir)
+        if result[condition]["returncode"] == 0:
+            record = {"settings": asdict(settings), "commit": _commit(), "warm_start": build["warm_start"]}
+            run_file(results_dir, seed, condition).write_text(json.dumps({**record, "result": result[condition]}))
     return result
 
 
-def run_condition(settings: LearningSettings, seed: int, condition: str, seed_dir: Path) -> dict[str, Any]:
-    """One trainer run from the seed's warm start, or its saved result when one with these settings exists."""
-    run_dir = seed_dir / condition
-    saved = run_dir / "result.json"
+def run_file(results_dir: Path, seed: int, condition: str) -> Path:
+    return results_dir / f"seed{seed}_{condition}.json"
+
+
+def saved_run(settings: LearningSettings, seed: int, condition: str, results_dir: Path) -> dict[str, Any] | None:
+    """The saved figures of this run, or None when it has not finished yet.
+
+    A saved run made with other settings is an error, not something to overwrite: the default results
+    directory is committed, and a quick trial with fewer steps must not replace half an hour of training.
+    """
+    saved = run_file(results_dir, seed, condition)
+    if not saved.exists():
+        return None
+    stored = json.loads(saved.read_text())
     wanted = seed_settings(json.loads(json.dumps(asdict(settings))))
-    if saved.exists():
-        stored = json.loads(saved.read_text())
-        if seed_settings(stored["settings"]) == wanted:
-            print(f"seed {seed} {condition}: reusing the finished run in {saved}", file=sys.stderr)
-            return _int_steps(stored["result"])
-        print(f"seed {seed} {condition}: {saved} was made with other settings; running again", file=sys.stderr)
-        saved.unlink()
+    found = seed_settings(stored["settings"])
+    if found != wanted:
+        differing = ", ".join(
+            f"{key}: saved {found.get(key)!r}, asked {wanted.get(key)!r}"
+            for key in sorted(set(found) | set(wanted))
+            if found.get(key) != wanted.get(key)
+        )
+        raise SystemExit(
+            f"{saved} holds a run made with other settings ({differing}); pass another --results-dir, "
+            "or delete the file to run it again"
+        )
+    print(f"seed {seed} {condition}: reusing the finished run in {saved}", file=sys.stderr)
+    return _int_steps(stored["result"])
+
+
+def run_condition(settings: LearningSettings, seed: int, condition: str, seed_dir: Path) -> dict[str, Any]:
+    """One trainer run from the seed's warm start; its figures read from the run's own dumps."""
+    run_dir = seed_dir / condition
     for stale in ("rollouts", "validation", "checkpoints"):  # an unfinished run's dumps would mix with this one's
         shutil.rmtree(run_dir / stale, ignore_errors=True)
     run = run_cpu_trainer(
@@ -170,7 +202,10 @@ def run_condition(settings: LearningSettings, seed: int, condition: str, seed_di
         timeout_s=settings.run_timeout_s,
         cpu_dir=seed_dir / "cpu",
     )
-    result = {
+    if run.returncode != 0:
+        failure = f"seed {seed} {condition}: trainer exited {run.returncode}; log {run.log}:\n{run.tail()}"
+        print(failure, file=sys.stderr)
+    return {
         "returncode": run.returncode,
         "wall_s": run.wall_s,
         "steps_done": max(run.steps, default=0),
@@ -178,12 +213,6 @@ def run_condition(settings: LearningSettings, seed: int, condition: str, seed_di
         "train": read_dumps(run_dir / "rollouts"),
         "log": str(run.log),
     }
-    if run.returncode == 0:
-        saved.write_text(json.dumps({"settings": asdict(settings), "commit": _commit(), "result": result}))
-    else:
-        failure = f"seed {seed} {condition}: trainer exited {run.returncode}; log {run.log}:\n{run.tail()}"
-        print(failure, file=sys.stderr)
-    return result
 
 
 def seed_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -281,7 +310,8 @@ def plot(results: dict[int, dict[str, Any]], path: Path, window: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, default=Path("learning_cpu"))
+    parser.add_argument("--workdir", type=Path, default=Path("learning_cpu"), help="models, dumps, checkpoints")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="saved runs, table, plot")
     for setting in fields(LearningSettings):  # every setting is an option, with the dataclass's default
         option = "--" + setting.name.replace("_", "-")
         if setting.name == "seeds":
@@ -291,18 +321,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             parser.add_argument(option, type=type(setting.default), default=setting.default)
     args = vars(parser.parse_args(argv))
-    workdir = args.pop("workdir")
+    workdir, results_dir = args.pop("workdir"), args.pop("results_dir")
     settings = LearningSettings(
         **{**args, "seeds": tuple(args["seeds"]), "extra_overrides": tuple(args["extra_overrides"])}
     )
     workdir.mkdir(parents=True, exist_ok=True)
-    results = {seed: run_seed(settings, seed, workdir.resolve()) for seed in settings.seeds}
+    results_dir.mkdir(parents=True, exist_ok=True)
+    results = {seed: run_seed(settings, seed, workdir.resolve(), results_dir) for seed in settings.seeds}
     summary = summarize(results)
-    (workdir / "learning_cpu.json").write_text(
-        json.dumps({"settings": asdict(settings), "summary": summary, "runs": results}, indent=1)
-    )
-    (workdir / "learning_cpu.md").write_text(table(results))
-    plot(results, workdir / "learning_cpu.png", window=max(1, settings.steps // 20))
+    (results_dir / "learning_cpu.json").write_text(json.dumps({"settings": asdict(settings), "summary": summary}))
+    (results_dir / "learning_cpu.md").write_text(table(results))
+    plot(results, results_dir / "learning_cpu.png", window=max(1, settings.steps // 20))
     print(table(results))
     for name, value in summary.items():
         print(f"{name}={value:.3f}")

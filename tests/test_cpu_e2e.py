@@ -59,9 +59,18 @@ def assert_ok(run: TrainerRun) -> None:
     assert run.returncode == 0, f"trainer exited {run.returncode} after {run.wall_s:.0f} s:\n{run.tail()}"
 
 
+def locations(workdir: Path) -> list[str]:
+    """Runs and results in the test's directory: never the committed results of the real benchmark."""
+    return ["--workdir", str(workdir), "--results-dir", str(workdir / "results")]
+
+
+def saved_run(workdir: Path, condition: str) -> dict:
+    return json.loads((workdir / "results" / f"seed0_{condition}.json").read_text())["result"]
+
+
 def run_benchmark(workdir: Path) -> subprocess.CompletedProcess:
     # Each trainer run has its own hard timeout inside the script; this one bounds the script itself.
-    command = [sys.executable, str(BENCHMARKS / "learning_cpu.py"), "--workdir", str(workdir), *SMALLEST]
+    command = [sys.executable, str(BENCHMARKS / "learning_cpu.py"), *locations(workdir), *SMALLEST]
     return subprocess.run(command, capture_output=True, text=True, timeout=2 * TIMEOUT_S + 300)
 
 
@@ -82,7 +91,7 @@ def learning_run(workdir) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def first_run(learning_run, workdir) -> TrainerRun:
     """The benchmark's PASR run: validation before the first update (step 0), then training steps 1–3."""
-    run = json.loads((workdir / "learning_cpu.json").read_text())["runs"]["0"]["pasr"]
+    run = saved_run(workdir, "pasr")
     log = Path(run["log"])
     trainer_run = TrainerRun(run["returncode"], run["wall_s"], log, parse_steps(log.read_text(errors="replace")))
     print(f"first run: {trainer_run.wall_s:.0f} s", file=sys.stderr)
@@ -100,9 +109,9 @@ def test_learning_benchmark_reports_every_figure_from_its_runs(learning_run, wor
         for kind in learning_cpu.KIND_NAMES:
             assert printed.get(f"{prefix}_refine_delta_{kind}", "nan") != "nan", (prefix, kind)
 
-    report = json.loads((workdir / "learning_cpu.json").read_text())
+    report = json.loads((workdir / "results" / "learning_cpu.json").read_text())
     for condition in learning_cpu.CONDITIONS:
-        run = report["runs"]["0"][condition]
+        run = saved_run(workdir, condition)
         assert run["returncode"] == 0 and run["steps_done"] == 3, run["log"]
         assert sorted(run["validation"]) == ["0", "3"]  # before the first update and after the last
         assert sorted(run["train"]) == ["1", "2", "3"]
@@ -115,8 +124,8 @@ def test_learning_benchmark_reports_every_figure_from_its_runs(learning_run, wor
         delta = report["summary"][f"{prefix}_refine_delta_helps"]
         assert delta == pytest.approx(last["refine_rate"] - first["refine_rate"])
         assert float(printed[f"{prefix}_refine_delta_helps"]) == pytest.approx(delta, abs=5e-4)
-    assert (workdir / "learning_cpu.png").stat().st_size > 10_000
-    assert "| 0 | pasr | 3 |" in (workdir / "learning_cpu.md").read_text()
+    assert (workdir / "results" / "learning_cpu.png").stat().st_size > 10_000
+    assert "| 0 | pasr | 3 |" in (workdir / "results" / "learning_cpu.md").read_text()
 
 
 def test_three_steps_train_with_every_pasr_metric(first_run):
@@ -233,7 +242,7 @@ def test_a_finished_benchmark_is_reused_without_starting_a_trainer(learning_run,
         raise AssertionError("a finished run started a trainer again")
 
     monkeypatch.setattr(learning_cpu, "run_cpu_trainer", no_trainer)
-    assert learning_cpu.main(["--workdir", str(workdir), *SMALLEST]) == 0
+    assert learning_cpu.main([*locations(workdir), *SMALLEST]) == 0
     captured = capsys.readouterr()
     assert captured.err.count("reusing the finished run in") == len(learning_cpu.CONDITIONS)
     assert "learn_refine_delta_helps=" in captured.out

@@ -165,10 +165,13 @@ def test_deltas_are_final_minus_initial_validation_and_summarised_per_condition(
     assert all(value != value for value in learning_cpu.deltas(unfinished).values())  # NaN, never a fake 0
 
 
-def test_a_finished_run_is_reused_whatever_other_seeds_run_but_not_after_a_setting_changed(
+def test_a_finished_run_is_saved_and_reused_whatever_other_seeds_run_and_never_overwritten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[Path] = []
+    prepared: list[Path] = []
+    work, results = tmp_path / "work", tmp_path / "results"
+    results.mkdir()
 
     def trainer(run_dir: Path, overrides: list[str], **kwargs: object) -> TrainerRun:
         started.append(run_dir)
@@ -178,23 +181,46 @@ def test_a_finished_run_is_reused_whatever_other_seeds_run_but_not_after_a_setti
         log.write_text("step:1 - x:1\n")
         return TrainerRun(0, 1.0, log, {1: {"x": 1.0}})
 
-    monkeypatch.setattr(learning_cpu, "prepare", lambda directory, settings: {"warm_start": {"steps": 1}})
+    def prepare(directory: Path, settings: object) -> dict[str, object]:
+        prepared.append(directory)
+        return {"warm_start": {"steps": 1}}
+
+    monkeypatch.setattr(learning_cpu, "prepare", prepare)
     monkeypatch.setattr(learning_cpu, "run_cpu_trainer", trainer)
     made = learning_cpu.LearningSettings(seeds=(0,))
-    (tmp_path / "seed0" / "pasr" / "rollouts").mkdir(parents=True)
-    (tmp_path / "seed0" / "pasr" / "rollouts" / "9.jsonl").write_text("left by an unfinished run\n")
-    first = learning_cpu.run_seed(made, 0, tmp_path)
-    assert started == [tmp_path / "seed0" / "pasr", tmp_path / "seed0" / "control"]
+    (work / "seed0" / "pasr" / "rollouts").mkdir(parents=True)
+    (work / "seed0" / "pasr" / "rollouts" / "9.jsonl").write_text("left by an unfinished run\n")
+    first = learning_cpu.run_seed(made, 0, work, results)
+    assert started == [work / "seed0" / "pasr", work / "seed0" / "control"]
     assert first["pasr"]["train"] == {}  # the unfinished run's dump was removed, not read
     assert first["pasr"]["validation"][0]["helps"]["refine_rate"] == 1.0
+    saved = json.loads((results / "seed0_pasr.json").read_text())
+    assert saved["warm_start"] == {"steps": 1} and saved["settings"]["lr"] == made.lr and saved["commit"]
 
-    # Another seeds list or timeout: both runs reused; a saved run's step keys are ints again.
-    reused = learning_cpu.run_seed(dataclasses.replace(made, seeds=(0, 1, 2), run_timeout_s=1.0), 0, tmp_path)
-    assert len(started) == 2 and reused["control"]["validation"] == first["control"]["validation"]
+    # Another seeds list or timeout: both runs reused, no warm start built; step keys are ints again.
+    reused = learning_cpu.run_seed(dataclasses.replace(made, seeds=(0, 1, 2), run_timeout_s=1.0), 0, work, results)
+    assert len(started) == 2 and len(prepared) == 1
+    assert reused["control"]["validation"] == first["control"]["validation"]
     # An interrupted seed runs only what is missing.
-    (tmp_path / "seed0" / "control" / "result.json").unlink()
-    learning_cpu.run_seed(made, 0, tmp_path)
-    assert started[2:] == [tmp_path / "seed0" / "control"]
-    # Another setting: both run again.
-    learning_cpu.run_seed(dataclasses.replace(made, lr=made.lr * 2), 0, tmp_path)
-    assert started[3:] == [tmp_path / "seed0" / "pasr", tmp_path / "seed0" / "control"]
+    (results / "seed0_control.json").unlink()
+    learning_cpu.run_seed(made, 0, work, results)
+    assert started[2:] == [work / "seed0" / "control"]
+    # Another setting: an error naming the file and the setting; nothing runs, nothing is overwritten.
+    before = (results / "seed0_pasr.json").read_text()
+    with pytest.raises(SystemExit, match=r"seed0_pasr\.json holds a run made with other settings \(lr: saved"):
+        learning_cpu.run_seed(dataclasses.replace(made, lr=made.lr * 2), 0, work, results)
+    assert len(started) == 3 and (results / "seed0_pasr.json").read_text() == before
+
+
+def test_a_failed_run_is_reported_and_not_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def trainer(run_dir: Path, overrides: list[str], **kwargs: object) -> TrainerRun:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        log = run_dir / "trainer.log"
+        log.write_text("Traceback: boom\n")
+        return TrainerRun(1, 1.0, log, {})
+
+    monkeypatch.setattr(learning_cpu, "prepare", lambda directory, settings: {"warm_start": {"steps": 1}})
+    monkeypatch.setattr(learning_cpu, "run_cpu_trainer", trainer)
+    result = learning_cpu.run_seed(learning_cpu.LearningSettings(seeds=(0,)), 0, tmp_path / "work", tmp_path)
+    assert result["pasr"]["returncode"] == 1 and result["pasr"]["steps_done"] == 0
+    assert not list(tmp_path.glob("seed0_*.json"))
