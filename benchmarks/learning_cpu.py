@@ -82,8 +82,15 @@ class LearningSettings:
     extra_overrides: tuple[str, ...] = field(default=())
 
     def overrides(self, run_dir: Path) -> list[str]:
+        # One micro-batch per step: the same gradient as accumulating pasr_cpu's micro-batches of 8 (up to
+        # float summation order), at a fraction of the time, since verl's per-micro-batch overhead dwarfs this
+        # model's compute (benchmarks/README.md gives the step times).
+        responses = self.prompts_per_step * self.samples_per_prompt
         return [
             f"trainer.total_training_steps={self.steps}",
+            f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={responses}",
+            f"actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu={responses}",
+            f"actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu={responses}",
             "trainer.total_epochs=1000",  # the step count ends the run, not the data
             f"data.train_batch_size={self.prompts_per_step}",
             f"actor_rollout_ref.actor.ppo_mini_batch_size={self.prompts_per_step}",
