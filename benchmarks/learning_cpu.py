@@ -44,6 +44,7 @@ that fails or times out makes the script exit 1 after writing what it has.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import statistics
@@ -157,7 +158,7 @@ def run_seed(settings: LearningSettings, seed: int, workdir: Path, results_dir: 
     for condition in missing:
         result[condition] = run_condition(settings, seed, condition, seed_dir)
         if result[condition]["returncode"] == 0:
-            record = {"settings": asdict(settings), "commit": _commit(), "warm_start": build["warm_start"]}
+            record = {"settings": asdict(settings), "commit": code_commit(), "warm_start": build["warm_start"]}
             run_file(results_dir, seed, condition).write_text(json.dumps({**record, "result": result[condition]}))
     return result
 
@@ -227,8 +228,10 @@ def seed_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if key not in ("seeds", "run_timeout_s")}
 
 
-def _commit() -> str:
-    """The checkout's commit, so a seed reused later says which code produced it."""
+@functools.cache
+def code_commit() -> str:
+    """The checkout's commit when first asked, which ``main`` does as it starts: a run saved half an hour
+    later names the code it ran, even if the checkout has moved on meanwhile."""
     found = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True)
     return found.stdout.strip() if found.returncode == 0 else "unknown (not a git checkout)"
 
@@ -327,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             parser.add_argument(option, type=type(setting.default), default=setting.default)
     args = vars(parser.parse_args(argv))
+    code_commit()
     workdir, results_dir = args.pop("workdir"), args.pop("results_dir")
     settings = LearningSettings(
         **{**args, "seeds": tuple(args["seeds"]), "extra_overrides": tuple(args["extra_overrides"])}
