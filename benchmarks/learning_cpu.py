@@ -68,7 +68,8 @@ KIND_NAMES = [kind.name for kind in KINDS]
 
 @dataclass(frozen=True)
 class LearningSettings:
-    """One benchmark: defaults fit about 30 minutes per run on 2 cores (see benchmarks/README.md)."""
+    """One benchmark: a run of the default 200 steps took 34 minutes on the first 2-core machine it ran on and
+    85 on a 2-core AMD EPYC without AVX-512 (see benchmarks/README.md)."""
 
     steps: int = 200
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -79,7 +80,7 @@ class LearningSettings:
     val_samples_per_prompt: int = 8
     warm_start_steps: int = WARM_START_STEPS
     lr: float = 1e-4
-    run_timeout_s: float = 3600.0
+    run_timeout_s: float = 3 * 3600.0  # catches a hung trainer; an hour killed a healthy run at step 130
     extra_overrides: tuple[str, ...] = field(default=())
 
     def overrides(self, run_dir: Path) -> list[str]:
