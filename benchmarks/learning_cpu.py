@@ -29,9 +29,9 @@ first update and after the last (``trainer.validation_data_dir``, ``val_kwargs.n
 the training temperature), and every training step's rollouts (``trainer.rollout_data_dir``) for the curves.
 Each finished run's figures are saved to the results directory (``seed<N>_<condition>.json``, with its
 settings, commit and warm start); by default that is ``recipe/pasr/results/learning_cpu/`` in this checkout,
-committed, because a run takes about half an hour on 2 cores and the six runs do not fit one sitting: a
-later invocation with the same settings reuses them and runs only what is missing. The work directory holds
-what is only needed while a run lasts (models, dumps, checkpoints, logs). Writes ``learning_cpu.json``
+committed, because a run takes 34 to 85 minutes on 2 cores (by machine) and the six runs do not fit one
+sitting: a later invocation with the same settings reuses them and runs only what is missing. The work
+directory holds what is only needed while a run lasts (models, dumps, checkpoints, logs). Writes ``learning_cpu.json``
 (settings and summary), ``learning_cpu.md`` (table) and ``learning_cpu.png`` (refine rate per kind over
 steps, PASR vs control) to the results directory and ends with ``name=value`` lines:
 ``learn_refine_delta_<kind>`` (final minus initial validation refine rate, PASR runs, mean over seeds) and

@@ -65,7 +65,7 @@ def locations(workdir: Path) -> list[str]:
 
 
 def saved_run(workdir: Path, condition: str) -> dict:
-    return json.loads((workdir / "results" / f"seed0_{condition}.json").read_text())["result"]
+    return json.loads(learning_cpu.run_file(workdir / "results", 0, condition).read_text())["result"]
 
 
 def run_benchmark(workdir: Path) -> subprocess.CompletedProcess:
