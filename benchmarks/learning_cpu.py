@@ -230,10 +230,16 @@ def seed_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def code_commit() -> str:
+def code_commit(checkout: Path = Path(__file__).parent) -> str:
     """The checkout's commit when first asked, which ``main`` does as it starts: a run saved half an hour
-    later names the code it ran, even if the checkout has moved on meanwhile."""
-    found = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True)
+    later names the code it ran, even if the checkout has moved on meanwhile. Uncommitted changes to
+    tracked files are named too: the commit alone would claim code that did not run."""
+    found = subprocess.run(
+        ["git", "describe", "--always", "--dirty=+uncommitted changes", "--abbrev=40", "--match=NONE"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+    )
     return found.stdout.strip() if found.returncode == 0 else "unknown (not a git checkout)"
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -224,3 +225,17 @@ def test_a_failed_run_is_reported_and_not_saved(tmp_path: Path, monkeypatch: pyt
     result = learning_cpu.run_seed(learning_cpu.LearningSettings(seeds=(0,)), 0, tmp_path / "work", tmp_path)
     assert result["pasr"]["returncode"] == 1 and result["pasr"]["steps_done"] == 0
     assert not list(tmp_path.glob("seed0_*.json"))
+
+
+def test_a_run_names_uncommitted_changes_beside_its_commit(tmp_path):
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "code.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "code")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    assert learning_cpu.code_commit.__wrapped__(tmp_path) == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert learning_cpu.code_commit.__wrapped__(tmp_path) == f"{head}+uncommitted changes"
