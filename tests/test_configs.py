@@ -128,7 +128,7 @@ def test_recipe_composes_validates_and_converts(name: str, model_dir: Path):
     assert rollout.agent.agent_loop_manager_class == AGENT_LOOP_MANAGER
     assert config.trainer.v1.trainer_mode == "pasr_sync"
     assert config.ray_kwargs.ray_init.runtime_env.worker_process_setup_hook == (
-        "recipe.pasr.verl.trainer.register_trainers"
+        "recipe.pasr.verl.setup_hook.register_trainers_on_import"
     )
     assert resolve_reward_manager_cls(config) is PasrRewardManager
     pasr = check_job_config(config)

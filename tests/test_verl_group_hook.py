@@ -339,15 +339,20 @@ def test_validation_scores_with_the_same_reward_and_errors_surface(env):
     assert manager.take_errors() == []  # taken once
 
 
-def test_trainer_modes_are_registered_in_every_ray_worker(env):
-    @ray.remote
-    def trainers_for(modes: list[str]) -> list[str]:
-        """Runs in a fresh Ray worker process: the recipe's setup hook, not the driver, registered them."""
+def test_trainer_modes_are_registered_where_verls_trainer_is_imported_and_only_there(env):
+    # Its own runtime env: a fresh Ray worker process, not one an earlier test's task left with verl loaded.
+    @ray.remote(runtime_env={"env_vars": {"PASR_TEST_WORKER": uuid.uuid4().hex}})
+    def loaded_then_trainers(modes: list[str]) -> tuple[list[bool], list[str]]:
+        """The recipe's setup hook, not the driver, registers them, once verl's trainer package is imported."""
+        import sys
+
+        loaded = [name in sys.modules for name in ("verl.trainer.ppo.v1", "recipe.pasr.verl.trainer")]
         from verl.trainer.ppo.v1 import get_trainer_cls
 
-        return [get_trainer_cls(mode).__name__ for mode in modes]
+        return loaded, [get_trainer_cls(mode).__name__ for mode in modes]
 
-    names = ray.get(trainers_for.remote(["pasr_sync", "pasr_colocate_async", "pasr_separate_async"]))
+    loaded, names = ray.get(loaded_then_trainers.remote(["pasr_sync", "pasr_colocate_async", "pasr_separate_async"]))
+    assert loaded == [False, False]  # a worker that never builds a trainer never pays for its imports
     assert names == ["PasrPPOTrainerSync", "PasrPPOTrainerColocateAsync", "PasrPPOTrainerSeparateAsync"]
 
 

@@ -39,7 +39,7 @@ REWARD_MANAGER_NAME = "PasrRewardManager"
 ROUTING_FUNCTION_NAME = "route_to_reward_manager"  # lives in the reward manager's module
 TRAINER_MODE_PREFIX = "pasr_"
 TRAINER_MODES = ("sync", "colocate_async", "separate_async")  # verl's V1 modes, each wrapped as pasr_<mode>
-REGISTER_TRAINERS_HOOK = "recipe.pasr.verl.trainer.register_trainers"
+REGISTER_TRAINERS_HOOK = "recipe.pasr.verl.setup_hook.register_trainers_on_import"
 SINGLE_TURN_AGENT_LOOP = "single_turn_agent"
 
 

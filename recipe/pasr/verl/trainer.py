@@ -31,8 +31,8 @@ materializable trajectories" becomes the PASR errors) and after each step.
 
 verl picks the trainer by name (``trainer.v1.trainer_mode``) from a registry in the TaskRunner's Ray
 process, so the classes must be registered there before it looks: ``+recipe=pasr`` sets Ray's
-``worker_process_setup_hook`` to :func:`register_trainers`, which imports this module in every Ray
-worker process. The PASR modes are ``pasr_sync``, ``pasr_colocate_async`` and
+``worker_process_setup_hook`` to :mod:`recipe.pasr.verl.setup_hook`, which calls :func:`register_trainers`
+in each process that imports verl's trainer package. The PASR modes are ``pasr_sync``, ``pasr_colocate_async`` and
 ``pasr_separate_async``; each behaves exactly like verl's mode of the same name without the prefix
 (the config's ``trainer_mode`` is mapped back before verl reads it).
 """
@@ -160,7 +160,7 @@ PASR_TRAINERS: dict[str, type[PPOTrainer]] = {
 
 
 def register_trainers() -> None:
-    """Ray ``worker_process_setup_hook``: register the PASR trainer modes in this process (idempotent)."""
+    """Register the PASR trainer modes in this process's trainer registry (idempotent)."""
     for name, cls in PASR_TRAINERS.items():
         if TRAINER_REGISTRY.get(name) is not cls:
             register_trainer(name)(cls)
