@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -55,3 +57,38 @@ def test_a_second_trainer_waits_for_the_host_lock(tmp_path: Path) -> None:
     # With the lock free, a run starts at once and says nothing about waiting.
     again = subprocess.run(["bash", str(SMOKE_SCRIPT)], env=env, capture_output=True, text=True, timeout=30)
     assert again.returncode == 0 and "waiting" not in again.stderr and starts.read_text() == "started\n" * 2
+
+
+HANGING_PYTHON = """#!/usr/bin/env bash
+case "$*" in
+  *verl.trainer.main_ppo*) sleep 300 & echo $! > "$TRAINER_PID"; wait ;;
+  *) cat > /dev/null ;;
+esac
+"""
+
+HARNESS = """
+import sys
+from pathlib import Path
+from recipe.pasr.cpu.trainer_run import run_cpu_trainer
+run_cpu_trainer(Path(sys.argv[1]), [], timeout_s=300)
+"""
+
+
+def test_a_stopped_harness_leaves_no_trainer_behind(tmp_path: Path) -> None:
+    """SIGTERM to the process running ``run_cpu_trainer`` (a benchmark stopped by hand, a CI timeout) kills
+    the trainer's process group too: a trainer left running would hold the host lock and the cores."""
+    python = tmp_path / "python"
+    python.write_text(HANGING_PYTHON)
+    python.chmod(0o755)
+    trainer_pid = tmp_path / "trainer.pid"
+    env = {**os.environ, "PYTHON": str(python), "TRAINER_PID": str(trainer_pid)}
+    env["PASR_TRAINER_LOCK"] = str(tmp_path / "trainer.lock")
+    harness = subprocess.Popen([sys.executable, "-c", HARNESS, str(tmp_path / "run")], env=env)
+    deadline = time.monotonic() + 60
+    while not (trainer_pid.exists() and trainer_pid.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pid = int(trainer_pid.read_text())
+    harness.send_signal(signal.SIGTERM)
+    assert harness.wait(timeout=30) == 128 + signal.SIGTERM
+    time.sleep(0.5)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]

@@ -14,9 +14,10 @@
 
 """Run the whole PASR trainer on CPU (``recipe/pasr/run_cpu_smoke.sh``) from Python: tests, benchmarks.
 
-The trainer runs as a subprocess in its own session with a hard timeout; on timeout or at the end the
-whole process group is killed, because a failed verl run can hang (Ray workers waiting on each other)
-instead of exiting. Its step lines are parsed into dicts of metrics.
+The trainer runs as a subprocess in its own session with a hard timeout; on timeout, at the end, or when
+the caller is stopped (an exception, Ctrl-C, SIGTERM) the whole process group is killed, because a failed
+verl run can hang (Ray workers waiting on each other) instead of exiting, and a trainer left behind holds
+the host's trainer lock. Its step lines are parsed into dicts of metrics.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +83,9 @@ def run_cpu_trainer(
     env = {**os.environ, "PASR_CPU_DIR": str(cpu_dir or workdir / "cpu"), "RAY_DEDUP_LOGS": "0"}
     env.pop("RAY_ADDRESS", None)  # always a fresh local Ray cluster
     start = time.monotonic()
+    # SIGTERM's default action ends this process at once, skipping the `finally` that kills the trainer.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main_thread else None
     with log.open("w") as out:
         process = subprocess.Popen(
             ["bash", str(SMOKE_SCRIPT), *overrides],
@@ -97,7 +102,13 @@ def run_cpu_trainer(
             out.write(f"\n[test harness] killed after {timeout_s:.0f} s\n")
         finally:
             kill_group(process.pid)
+            if in_main_thread:
+                signal.signal(signal.SIGTERM, previous_sigterm)
     return TrainerRun(returncode, time.monotonic() - start, log, parse_steps(log.read_text(errors="replace")))
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def kill_group(pgid: int) -> None:
