@@ -73,6 +73,7 @@ class LearningSettings:
 
     steps: int = 200
     seeds: tuple[int, ...] = (0, 1, 2)
+    conditions: tuple[str, ...] = tuple(CONDITIONS)
     prompts_per_step: int = 12  # 6 helps, 3 neutral, 3 hurts (refine_task.KIND_CYCLE)
     samples_per_prompt: int = 8
     train_prompts: int = 1200
@@ -82,6 +83,11 @@ class LearningSettings:
     lr: float = 1e-4
     run_timeout_s: float = 3 * 3600.0  # catches a hung trainer; an hour killed a healthy run at step 130
     extra_overrides: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        unknown = [condition for condition in self.conditions if condition not in CONDITIONS]
+        if unknown or not self.conditions:
+            raise ValueError(f"conditions {list(self.conditions)}: choose one or more of {', '.join(CONDITIONS)}")
 
     def overrides(self, run_dir: Path) -> list[str]:
         # One micro-batch per step: the same gradient as accumulating pasr_cpu's micro-batches of 8 (up to
@@ -141,7 +147,7 @@ def run_seed(settings: LearningSettings, seed: int, workdir: Path, results_dir: 
     A run saved in ``results_dir`` with the same settings is reused; the warm start is built (or reused, by
     :func:`prepare`) only when a run is missing.
     """
-    result = {condition: saved_run(settings, seed, condition, results_dir) for condition in CONDITIONS}
+    result = {condition: saved_run(settings, seed, condition, results_dir) for condition in settings.conditions}
     missing = [condition for condition, saved in result.items() if saved is None]
     if not missing:
         return result
@@ -194,6 +200,16 @@ def saved_run(settings: LearningSettings, seed: int, condition: str, results_dir
     return _int_steps(stored["result"])
 
 
+def run_overrides(settings: LearningSettings, seed: int, condition: str, run_dir: Path) -> list[str]:
+    """The Hydra overrides of one run: the benchmark's settings, the seed, the condition."""
+    return [
+        *settings.overrides(run_dir),
+        f"data.seed={seed}",
+        f"actor_rollout_ref.rollout.seed={seed}",
+        *CONDITIONS[condition],
+    ]
+
+
 def run_condition(settings: LearningSettings, seed: int, condition: str, seed_dir: Path) -> dict[str, Any]:
     """One trainer run from the seed's warm start; its figures read from the run's own dumps."""
     run_dir = seed_dir / condition
@@ -201,12 +217,7 @@ def run_condition(settings: LearningSettings, seed: int, condition: str, seed_di
         shutil.rmtree(run_dir / stale, ignore_errors=True)
     run = run_cpu_trainer(
         run_dir,
-        [
-            *settings.overrides(run_dir),
-            f"data.seed={seed}",
-            f"actor_rollout_ref.rollout.seed={seed}",
-            *CONDITIONS[condition],
-        ],
+        run_overrides(settings, seed, condition, run_dir),
         timeout_s=settings.run_timeout_s,
         cpu_dir=seed_dir / "cpu",
     )
@@ -224,9 +235,9 @@ def run_condition(settings: LearningSettings, seed: int, condition: str, seed_di
 
 
 def seed_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings that shape a seed's runs: which other seeds run, and a timeout a finished run did not hit,
-    do not."""
-    return {key: value for key, value in settings.items() if key not in ("seeds", "run_timeout_s")}
+    """The settings that shape a seed's runs: which other seeds and conditions run, and a timeout a finished
+    run did not hit, do not."""
+    return {key: value for key, value in settings.items() if key not in ("seeds", "conditions", "run_timeout_s")}
 
 
 @functools.cache
@@ -262,6 +273,8 @@ def deltas(condition_result: dict[str, Any]) -> dict[str, float]:
 def summarize(results: dict[int, dict[str, Any]]) -> dict[str, float]:
     summary: dict[str, float] = {}
     for condition, prefix in (("pasr", "learn"), ("control", "control")):
+        if not all(condition in result for result in results.values()):
+            continue  # not run (--conditions)
         per_seed = {seed: deltas(result[condition]) for seed, result in results.items()}
         for name in KIND_NAMES:
             values = [per_seed[seed][name] for seed in per_seed]
@@ -279,7 +292,7 @@ def table(results: dict[int, dict[str, Any]]) -> str:
     ]
     rows.append("| --- | --- | --- | " + " | ".join("---" for _ in KIND_NAMES) + " | --- |")
     for seed, result in results.items():
-        for condition in CONDITIONS:
+        for condition in (condition for condition in CONDITIONS if condition in result):
             validation = result[condition]["validation"]
             if len(validation) < 2:
                 rows.append(f"| {seed} | {condition} | {result[condition]['steps_done']} | (no final validation) |")
@@ -307,6 +320,8 @@ def plot(results: dict[int, dict[str, Any]], path: Path, window: int) -> None:
     for axis, name in zip(axes, KIND_NAMES, strict=True):
         for seed, result in results.items():
             for condition, color in styles.items():
+                if condition not in result:
+                    continue
                 train = result[condition]["train"]
                 steps = sorted(step for step in train if name in train[step])
                 rates = [train[step][name]["refine_rate"] for step in steps]
@@ -332,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         option = "--" + setting.name.replace("_", "-")
         if setting.name == "seeds":
             parser.add_argument(option, type=int, nargs="+", default=list(setting.default))
+        elif setting.name == "conditions":
+            parser.add_argument(option, nargs="+", choices=list(CONDITIONS), default=list(setting.default))
         elif setting.name == "extra_overrides":
             parser.add_argument("--override", dest=setting.name, action="append", default=[], help="Hydra override")
         else:
@@ -340,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     code_commit()
     workdir, results_dir = args.pop("workdir"), args.pop("results_dir")
     settings = LearningSettings(
-        **{**args, "seeds": tuple(args["seeds"]), "extra_overrides": tuple(args["extra_overrides"])}
+        **{**args, **{name: tuple(args[name]) for name in ("seeds", "conditions", "extra_overrides")}}
     )
     workdir.mkdir(parents=True, exist_ok=True)
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -352,7 +369,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(results))
     for name, value in summary.items():
         print(f"{name}={value:.3f}")
-    failed = [(s, c) for s, r in results.items() for c in CONDITIONS if r[c]["returncode"] != 0]
+    failed = [
+        (seed, condition)
+        for seed, result in results.items()
+        for condition, run in result.items()
+        if run["returncode"] != 0
+    ]
     return 1 if failed else 0
 
 

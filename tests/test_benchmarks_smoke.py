@@ -23,6 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.benchmark_module import load_benchmark
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -75,6 +77,30 @@ def test_rollout_cost_follows_the_configs():
     assert figures["paired_vs_paper_generation_ratio"] == 1.0
 
 
+def compose_cpu_job(tmp_path: Path, *overrides: str) -> dict:
+    """The job config ``main_ppo +recipe=pasr_cpu OVERRIDES`` would run, composed by verl's own entry point."""
+    command = [sys.executable, "-m", "verl.trainer.main_ppo", "+recipe=pasr_cpu", *overrides, "--cfg", "job"]
+    env = {**os.environ, "PASR_CPU_DIR": str(tmp_path)}
+    proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return yaml.safe_load(proc.stdout)
+
+
+def test_learning_benchmark_control_differs_from_its_pasr_run_only_by_the_bonus(tmp_path):
+    """Both conditions' overrides compose through verl's entry point (CI's short run trains the PASR one
+    only); the control is the same job without the refinement bonus."""
+    learning_cpu = load_benchmark("learning_cpu")
+    settings = learning_cpu.LearningSettings()
+    pasr, control = (
+        compose_cpu_job(tmp_path, *learning_cpu.run_overrides(settings, 2, condition, tmp_path / "run"))
+        for condition in ("pasr", "control")
+    )
+    assert (pasr["pasr"]["reward"]["bonus_weight"], control["pasr"]["reward"]["bonus_weight"]) == (1.0, 0)
+    control["pasr"]["reward"]["bonus_weight"] = pasr["pasr"]["reward"]["bonus_weight"]
+    assert control == pasr
+    assert pasr["trainer"]["total_training_steps"] == settings.steps and pasr["data"]["seed"] == 2
+
+
 def test_step_time_baseline_is_verl_plain_reward(tmp_path):
     """The step-time benchmark's baseline composes to verl's own reward path: naive manager, verl's
     agent-loop manager, plain sync trainer; everything else as in the PASR run."""
@@ -84,14 +110,7 @@ def test_step_time_baseline_is_verl_plain_reward(tmp_path):
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
 
-    def compose(*overrides: str) -> dict:
-        command = [sys.executable, "-m", "verl.trainer.main_ppo", "+recipe=pasr_cpu", *overrides, "--cfg", "job"]
-        env = {**os.environ, "PASR_CPU_DIR": str(tmp_path)}
-        proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        return yaml.safe_load(proc.stdout)
-
-    pasr, plain = compose(), compose(*PLAIN_REWARD)
+    pasr, plain = compose_cpu_job(tmp_path), compose_cpu_job(tmp_path, *PLAIN_REWARD)
     assert plain["reward"]["reward_manager"]["name"] == "naive"
     assert plain["reward"]["reward_manager"]["source"] == "register"
     assert plain["actor_rollout_ref"]["rollout"]["agent"]["agent_loop_manager_class"] is None

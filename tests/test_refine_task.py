@@ -239,3 +239,60 @@ def test_a_run_names_uncommitted_changes_beside_its_commit(tmp_path):
     assert learning_cpu.code_commit.__wrapped__(tmp_path) == head
     (tmp_path / "code.py").write_text("x = 2\n")
     assert learning_cpu.code_commit.__wrapped__(tmp_path) == f"{head}+uncommitted changes"
+
+
+def _scripted_trainer(final_refine: dict[str, list[bool]]):
+    """A stand-in trainer: validation before (every kind refines half the time) and after 2 steps, where
+    kind ``i`` refines as ``final_refine[condition][i]``; the condition is read from the overrides."""
+
+    def trainer(run_dir: Path, overrides: list[str], **kwargs: object) -> TrainerRun:
+        condition = "control" if "pasr.reward.bonus_weight=0" in overrides else "pasr"
+        for directory in ("validation", "rollouts"):
+            (run_dir / directory).mkdir(parents=True, exist_ok=True)
+        lines = {
+            0: [_dump_line(kind, refine, 1.0) for kind in range(len(KINDS)) for refine in (True, False)],
+            2: [_dump_line(kind, refine, 1.0) for kind, refine in enumerate(final_refine[condition])],
+        }
+        for step, dump in lines.items():
+            (run_dir / "validation" / f"{step}.jsonl").write_text("\n".join(dump) + "\n")
+        for step in (1, 2):
+            (run_dir / "rollouts" / f"{step}.jsonl").write_text("\n".join(lines[2]) + "\n")
+        log = run_dir / "trainer.log"
+        log.write_text("step:1 - x:1\nstep:2 - x:1\n")
+        return TrainerRun(0, 1.0, log, {1: {"x": 1.0}, 2: {"x": 1.0}})
+
+    return trainer
+
+
+@pytest.mark.parametrize("conditions", [["pasr", "control"], ["pasr"]])
+def test_main_reports_table_plot_and_figures_of_the_conditions_it_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], conditions: list[str]
+) -> None:
+    final = {"pasr": [True, False, False], "control": [True, True, True]}
+    monkeypatch.setattr(learning_cpu, "prepare", lambda directory, settings: {"warm_start": {"steps": 1}})
+    monkeypatch.setattr(learning_cpu, "run_cpu_trainer", _scripted_trainer(final))
+    results = tmp_path / "results"
+    args = ["--workdir", str(tmp_path / "work"), "--results-dir", str(results), "--seeds", "0", "1", "--steps", "2"]
+    assert learning_cpu.main([*args, "--conditions", *conditions]) == 0
+    printed = dict(line.split("=") for line in capsys.readouterr().out.splitlines() if "=" in line)
+    assert float(printed["learn_refine_delta_helps"]) == pytest.approx(0.5)
+    assert float(printed["learn_refine_delta_hurts_seed1"]) == pytest.approx(-0.5)
+    assert ("control_refine_delta_neutral" in printed) == ("control" in conditions)
+    if "control" in conditions:
+        assert float(printed["control_refine_delta_neutral"]) == pytest.approx(0.5)
+    rows = (results / "learning_cpu.md").read_text().splitlines()
+    assert [row.split(" | ")[:2] for row in rows[2:]] == [
+        [f"| {seed}", condition] for seed in (0, 1) for condition in conditions
+    ]
+    assert "0.50 → 1.00 | 0.50 → 0.00 | 0.50 → 0.00" in rows[2]
+    assert (results / "learning_cpu.png").stat().st_size > 10_000
+    assert sorted(path.name for path in results.glob("seed*.json")) == sorted(
+        f"seed{seed}_{condition}.json" for seed in (0, 1) for condition in conditions
+    )
+
+
+def test_unknown_conditions_are_refused_naming_the_allowed_ones() -> None:
+    with pytest.raises(ValueError, match="choose one or more of pasr, control"):
+        learning_cpu.LearningSettings(conditions=("pasr", "bonus"))
+    with pytest.raises(SystemExit):
+        learning_cpu.main(["--conditions", "bonus"])
