@@ -29,8 +29,7 @@ first update and after the last (``trainer.validation_data_dir``, ``val_kwargs.n
 the training temperature), and every training step's rollouts (``trainer.rollout_data_dir``) for the curves.
 Each finished run's figures are saved to the results directory (``seed<N>_<condition>.json``, with its
 settings, commit and warm start); by default that is ``recipe/pasr/results/learning_cpu/`` in this checkout,
-committed, because a run takes 34 to 85 minutes on 2 cores (by machine) and the six runs do not fit one
-sitting: a later invocation with the same settings reuses them and runs only what is missing. The work
+committed, because a run takes about an hour on 2 cores and the six runs do not fit one sitting: a later invocation with the same settings reuses them and runs only what is missing. The work
 directory holds what is only needed while a run lasts (models, dumps, checkpoints, logs). Writes ``learning_cpu.json``
 (settings and summary), ``learning_cpu.md`` (table) and ``learning_cpu.png`` (refine rate per kind over
 steps, PASR vs control) to the results directory and ends with ``name=value`` lines:
@@ -68,8 +67,8 @@ KIND_NAMES = [kind.name for kind in KINDS]
 
 @dataclass(frozen=True)
 class LearningSettings:
-    """One benchmark: a run of the default 200 steps took 34 minutes on the first 2-core machine it ran on and
-    85 on a 2-core AMD EPYC without AVX-512 (see benchmarks/README.md)."""
+    """One benchmark: a run of the default 200 steps took 54 minutes on a 2-core AMD EPYC (see
+    benchmarks/README.md)."""
 
     steps: int = 200
     seeds: tuple[int, ...] = (0, 1, 2)
