@@ -29,12 +29,13 @@ first update and after the last (``trainer.validation_data_dir``, ``val_kwargs.n
 the training temperature), and every training step's rollouts (``trainer.rollout_data_dir``) for the curves.
 Each finished run's figures are saved to the results directory (``seed<N>_<condition>.json``, with its
 settings, commit and warm start); by default that is ``recipe/pasr/results/learning_cpu/`` in this checkout,
-committed, because a run takes about an hour on 2 cores and the six runs do not fit one sitting: a later invocation with the same settings reuses them and runs only what is missing. The work
-directory holds what is only needed while a run lasts (models, dumps, checkpoints, logs). Writes ``learning_cpu.json``
-(settings and summary), ``learning_cpu.md`` (table) and ``learning_cpu.png`` (refine rate per kind over
-steps, PASR vs control) to the results directory and ends with ``name=value`` lines:
-``learn_refine_delta_<kind>`` (final minus initial validation refine rate, PASR runs, mean over seeds) and
-``control_refine_delta_<kind>``, plus the per-seed values and accuracies.
+committed, because a run takes about an hour on 2 cores and the six runs do not fit one sitting: a later
+invocation with the same settings reuses them and runs only what is missing. The work directory holds what
+is only needed while a run lasts (models, dumps, checkpoints, logs). Writes ``learning_cpu.json`` (settings
+and summary), ``learning_cpu.md`` (table) and ``learning_cpu.png`` (refine rate per kind over steps, PASR vs
+control) to the results directory and ends with ``name=value`` lines: ``learn_refine_delta_<kind>`` (final
+minus initial validation refine rate, PASR runs, mean over seeds) and ``control_refine_delta_<kind>``, plus
+the per-seed values and accuracies.
 
 Every run is the whole trainer in its own process group with a hard timeout (``run_cpu_trainer``); a run
 that fails or times out makes the script exit 1 after writing what it has.
