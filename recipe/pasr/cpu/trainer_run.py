@@ -22,12 +22,14 @@ the host's trainer lock. Its step lines are parsed into dicts of metrics.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,10 +85,7 @@ def run_cpu_trainer(
     env = {**os.environ, "PASR_CPU_DIR": str(cpu_dir or workdir / "cpu"), "RAY_DEDUP_LOGS": "0"}
     env.pop("RAY_ADDRESS", None)  # always a fresh local Ray cluster
     start = time.monotonic()
-    # SIGTERM's default action ends this process at once, skipping the `finally` that kills the trainer.
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main_thread else None
-    with log.open("w") as out:
+    with _sigterm_raises_system_exit(), log.open("w") as out:
         process = subprocess.Popen(
             ["bash", str(SMOKE_SCRIPT), *overrides],
             cwd=workdir,
@@ -102,9 +101,21 @@ def run_cpu_trainer(
             out.write(f"\n[test harness] killed after {timeout_s:.0f} s\n")
         finally:
             kill_group(process.pid)
-            if in_main_thread:
-                signal.signal(signal.SIGTERM, previous_sigterm)
     return TrainerRun(returncode, time.monotonic() - start, log, parse_steps(log.read_text(errors="replace")))
+
+
+@contextlib.contextmanager
+def _sigterm_raises_system_exit() -> Iterator[None]:
+    """SIGTERM's default action ends the process at once, skipping the ``finally`` that kills the trainer;
+    inside this block it raises SystemExit instead. Signal handlers can only be set in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:  # None: the previous handler was not set from Python, i.e. the default
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
