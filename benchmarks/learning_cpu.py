@@ -292,16 +292,16 @@ def table(results: dict[int, dict[str, Any]]) -> str:
     ]
     rows.append("| --- | --- | --- | " + " | ".join("---" for _ in KIND_NAMES) + " | --- |")
     for seed, result in results.items():
-        for condition in (condition for condition in CONDITIONS if condition in result):
-            validation = result[condition]["validation"]
+        for condition, run in result.items():
+            validation = run["validation"]
             if len(validation) < 2:
-                rows.append(f"| {seed} | {condition} | {result[condition]['steps_done']} | (no final validation) |")
+                rows.append(f"| {seed} | {condition} | {run['steps_done']} | (no final validation) |")
                 continue
             first, last = validation[min(validation)], validation[max(validation)]
             cells = [f"{first[n]['refine_rate']:.2f} → {last[n]['refine_rate']:.2f}" for n in KIND_NAMES]
             acc = [statistics.fmean(v[n]["acc"] for n in KIND_NAMES) for v in (first, last)]
             rows.append(
-                f"| {seed} | {condition} | {result[condition]['steps_done']} | "
+                f"| {seed} | {condition} | {run['steps_done']} | "
                 + " | ".join(cells)
                 + f" | {acc[0]:.2f} → {acc[1]:.2f} |"
             )
@@ -319,15 +319,13 @@ def plot(results: dict[int, dict[str, Any]], path: Path, window: int) -> None:
     styles = {"pasr": "tab:blue", "control": "tab:gray"}
     for axis, name in zip(axes, KIND_NAMES, strict=True):
         for seed, result in results.items():
-            for condition, color in styles.items():
-                if condition not in result:
-                    continue
-                train = result[condition]["train"]
+            for condition, run in result.items():
+                train = run["train"]
                 steps = sorted(step for step in train if name in train[step])
                 rates = [train[step][name]["refine_rate"] for step in steps]
                 smoothed = [statistics.fmean(rates[max(0, i - window + 1) : i + 1]) for i in range(len(rates))]
                 label = f"{condition}" if seed == min(results) else None
-                axis.plot(steps, smoothed, color=color, alpha=0.8, linewidth=1.2, label=label)
+                axis.plot(steps, smoothed, color=styles[condition], alpha=0.8, linewidth=1.2, label=label)
         axis.set_title(f"refining {name}")
         axis.set_xlabel("training step")
         axis.set_ylim(-0.02, 1.02)
