@@ -104,13 +104,8 @@ def test_learning_benchmark_control_differs_from_its_pasr_run_only_by_the_bonus(
 def test_step_time_baseline_is_verl_plain_reward(tmp_path):
     """The step-time benchmark's baseline composes to verl's own reward path: naive manager, verl's
     agent-loop manager, plain sync trainer; everything else as in the PASR run."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from step_time import PLAIN_REWARD
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-
-    pasr, plain = compose_cpu_job(tmp_path), compose_cpu_job(tmp_path, *PLAIN_REWARD)
+    plain_reward = load_benchmark("step_time").PLAIN_REWARD
+    pasr, plain = compose_cpu_job(tmp_path), compose_cpu_job(tmp_path, *plain_reward)
     assert plain["reward"]["reward_manager"]["name"] == "naive"
     assert plain["reward"]["reward_manager"]["source"] == "register"
     assert plain["actor_rollout_ref"]["rollout"]["agent"]["agent_loop_manager_class"] is None

@@ -32,9 +32,9 @@ materializable trajectories" becomes the PASR errors) and after each step.
 verl picks the trainer by name (``trainer.v1.trainer_mode``) from a registry in the TaskRunner's Ray
 process, so the classes must be registered there before it looks: ``+recipe=pasr`` sets Ray's
 ``worker_process_setup_hook`` to :mod:`recipe.pasr.verl.setup_hook`, which calls :func:`register_trainers`
-in each process that imports verl's trainer package. The PASR modes are ``pasr_sync``, ``pasr_colocate_async`` and
-``pasr_separate_async``; each behaves exactly like verl's mode of the same name without the prefix
-(the config's ``trainer_mode`` is mapped back before verl reads it).
+in each process that imports verl's trainer package. The PASR modes are ``pasr_sync``,
+``pasr_colocate_async`` and ``pasr_separate_async``; each behaves exactly like verl's mode of the same name
+without the prefix (the config's ``trainer_mode`` is mapped back before verl reads it).
 """
 
 from __future__ import annotations
