@@ -342,7 +342,12 @@ def test_question_and_reference_are_fenced_and_neutralised():
 
 def test_requests_for_one_prompt_share_everything_before_the_answer():
     """What a judge server's prefix cache reuses: all but the announced fence and the answer."""
-    first, second = (build_judge_messages("general", "What is 2+2?", "4", answer, 4000) for answer in ("4", "five"))
+    # Nonces that differ in their first character: random hex ones share it one time in 16, and the shared
+    # prefix would then run one character into the fence.
+    first, second = (
+        build_judge_messages("general", "What is 2+2?", "4", answer, 4000, nonce=nonce)
+        for answer, nonce in (("4", "a1b2"), ("five", "c3d4"))
+    )
     assert first[0] == second[0]
     a, b = first[1]["content"], second[1]["content"]
     shared = next(index for index, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)

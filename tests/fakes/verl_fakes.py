@@ -17,8 +17,10 @@
 verl's agent loop calls ``await llm_client.generate(request_id, prompt_ids=..., sampling_params=...)``
 and reads a ``TokenOutput``. This fake answers from a script: the prompt is identified by the first
 script key token found in it, the prompt kind (PASR or standard) by whether the system prompt mentions
-``<think>``, and the k-th request for that prompt gets the k-th scripted response. It is pickled into
-Ray actors, so it must live in an importable module (tests put the repo root on the workers' path).
+``<think>``, and the k-th request for that prompt gets the k-th scripted response. The script lives in a
+Ray actor (``ScriptBoard``), not in the client: the client is pickled into agent-loop worker processes,
+which take tens of seconds to start, so tests keep the workers and swap the script. The client must live
+in an importable module (tests put the repo root on the workers' path).
 """
 
 from __future__ import annotations
@@ -27,28 +29,41 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
+import ray
 from verl.workers.rollout.replica import TokenOutput
 
+Script = dict[tuple[int, str], list[list[int]]]
 
-class ScriptedLLMClient:
-    def __init__(
-        self,
-        script: dict[tuple[int, str], list[list[int]]],
-        think_token_id: int,
-        delays: dict[tuple[int, str], float] | None = None,
-    ) -> None:
+
+@ray.remote
+class ScriptBoard:
+    """The current script, its per-prompt delays and how many requests each scripted prompt has had."""
+
+    def __init__(self) -> None:
+        self.set_script({}, {})
+
+    def set_script(self, script: Script, delays: dict[tuple[int, str], float]) -> None:
         self.script = script
-        self.think_token_id = think_token_id
-        self.delays = delays or {}
+        self.delays = delays
         self.calls: dict[tuple[int, str], int] = defaultdict(int)
 
-    async def generate(self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **_: Any) -> TokenOutput:
-        kind = "pasr" if self.think_token_id in prompt_ids else "standard"
+    def next_response(self, prompt_ids: list[int], kind: str) -> tuple[list[int], float]:
         key = next(((token, kind) for token in prompt_ids if (token, kind) in self.script), None)
         if key is None:
             raise KeyError(f"no scripted response for a {kind} prompt: {prompt_ids}")
         responses = self.script[key]
         token_ids = responses[self.calls[key] % len(responses)]
         self.calls[key] += 1
-        await asyncio.sleep(self.delays.get(key, 0.0))  # a slow prompt, to show groups are released one by one
+        return token_ids, self.delays.get(key, 0.0)
+
+
+class ScriptedLLMClient:
+    def __init__(self, board: ray.actor.ActorHandle, think_token_id: int) -> None:
+        self.board = board
+        self.think_token_id = think_token_id
+
+    async def generate(self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **_: Any) -> TokenOutput:
+        kind = "pasr" if self.think_token_id in prompt_ids else "standard"
+        token_ids, delay = await self.board.next_response.remote(list(prompt_ids), kind)
+        await asyncio.sleep(delay)  # a slow prompt, to show groups are released one by one
         return TokenOutput(token_ids=list(token_ids), log_probs=[0.0] * len(token_ids), num_preempted=0)
