@@ -22,6 +22,8 @@ last, it would run alone at the end. xdist hands files out in collection order o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 STARTS_TRAINER, STARTS_RAY, OTHER = 0, 1, 2
@@ -39,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    ranks: dict[str, int] = {}
+    ranks: dict[Path, int] = {}
     for item in items:
-        ranks[item.path.name] = min(ranks.get(item.path.name, OTHER), file_rank(item))
-    items.sort(key=lambda item: ranks[item.path.name])  # stable: each file stays whole and in order
+        ranks[item.path] = min(ranks.get(item.path, OTHER), file_rank(item))
+    items.sort(key=lambda item: ranks[item.path])  # stable: each file stays whole and in order
